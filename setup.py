@@ -1,4 +1,6 @@
 """pip install of finetrack_ros without ROS: ``pip install -e .`` (the ROS build uses CMakeLists.txt)."""
+from glob import glob
+
 from setuptools import find_packages, setup
 
 setup(
@@ -8,7 +10,8 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["finetrack_ros", "finetrack_ros.*"]),
-    package_data={"finetrack_ros": ["py.typed"]},
+    # Message definitions: the bag tools register them with rosbags when ROS is absent.
+    data_files=[("share/finetrack_ros/msg", glob("msg/*.msg"))],
     install_requires=[
         "numpy>=1.24",
         "scipy>=1.10",

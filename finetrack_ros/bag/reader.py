@@ -1,0 +1,198 @@
+"""Read rosbag2 folders without ROS: clear errors, frames paired with their detections.
+
+Every error names the bag and, where one is involved, the topic: a missing or unreadable bag
+(``FileNotFoundError``/``ValueError``), a corrupt or truncated bag, a missing topic, a topic
+of the wrong message type (``ValueError``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Optional, Sequence
+
+import numpy as np
+from rosbags.rosbag2 import Reader
+from rosbags.rosbag2.errors import ReaderError
+
+from finetrack_ros.bag import messages as m
+from finetrack_ros.bag.typestore import (
+    COMPRESSED_IMAGE_TYPE, DETECTION_ARRAY_TYPE, IMAGE_TYPE, build_typestore,
+)
+
+IMAGE_TYPES = (IMAGE_TYPE, COMPRESSED_IMAGE_TYPE)
+
+
+@dataclass
+class RawMessage:
+    """One stored message: topic, type name, receive stamp (ns) and its CDR bytes."""
+
+    topic: str
+    msgtype: str
+    stamp_ns: int
+    rawdata: bytes
+
+
+@dataclass
+class BagFrame:
+    """One image of a bag with the detections stamped like it.
+
+    Attributes:
+        index: 0-based position among the image messages, in stored order.
+        stamp_ns: the image's header stamp, integer nanoseconds.
+        frame_id: the image's header frame_id.
+        image_bgr: (H, W, 3) uint8 BGR.
+        detections: :func:`messages.detection_array_to_numpy` output of the detections
+            message with the same header stamp; None without a detections topic, an empty
+            array set when that topic has no message at this stamp.
+    """
+
+    index: int
+    stamp_ns: int
+    frame_id: str
+    image_bgr: np.ndarray
+    detections: Optional[dict]
+
+
+def bag_folder(path: Path) -> Path:
+    """The bag folder of ``path``: itself, or the folder of a ``.mcap``/``.db3`` inside one."""
+    if path.is_file() and (path.parent / "metadata.yaml").is_file():
+        return path.parent
+    return path
+
+
+class BagReader:
+    """An open rosbag2 folder (mcap or sqlite3). Use as a context manager.
+
+    Args:
+        path: the bag folder (the one holding ``metadata.yaml``), or its ``.mcap``/``.db3``.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = bag_folder(Path(path))
+        if not self.path.exists():
+            raise FileNotFoundError(f"bag {self.path} not found")
+        if not self.path.is_dir():
+            raise ValueError(f"bag {self.path}: expected a rosbag2 folder with metadata.yaml")
+        self.store = build_typestore()
+        self._reader = Reader(self.path)
+        try:
+            self._reader.open()
+        except (ReaderError, OSError, KeyError, ValueError) as err:
+            raise ValueError(
+                f"bag {self.path}: cannot open, corrupt or truncated ({err})"
+            ) from None
+
+    def __enter__(self) -> "BagReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._reader.close()
+
+    @property
+    def topics(self) -> dict:
+        """topic → (message type, message count), from the bag's metadata."""
+        return {
+            c.topic: (c.msgtype, c.msgcount) for c in self._reader.connections
+        }
+
+    @property
+    def message_count(self) -> int:
+        return int(self._reader.message_count)
+
+    @property
+    def duration_s(self) -> float:
+        """Receive-time span of the bag, seconds (0 for an empty bag)."""
+        return self._reader.duration / 1e9 if self.message_count else 0.0
+
+    def msgdef(self, topic: str) -> str:
+        """The message definition text stored for ``topic``."""
+        return self._connections(topic)[0].msgdef.data
+
+    def _connections(self, topic: str, msgtypes: Sequence[str] = ()) -> list:
+        connections = [c for c in self._reader.connections if c.topic == topic]
+        if not connections:
+            known = ", ".join(sorted(self.topics)) or "none"
+            raise ValueError(f"bag {self.path}: topic {topic} not found (topics: {known})")
+        for connection in connections:
+            if msgtypes and connection.msgtype not in msgtypes:
+                raise ValueError(
+                    f"bag {self.path}: topic {topic} has type {connection.msgtype}, "
+                    f"expected {' or '.join(msgtypes)}"
+                )
+        return connections
+
+    def require_topic(self, topic: str, msgtypes: Sequence[str] = ()) -> None:
+        """Raise ValueError naming bag and topic when it is missing or of another type."""
+        self._connections(topic, msgtypes)
+
+    def raw_messages(self, topics: Iterable[str] = ()) -> Iterator[RawMessage]:
+        """Messages of ``topics`` (all when empty) in receive-stamp order, CDR bytes untouched."""
+        connections = [c for t in topics for c in self._connections(t)]
+        try:
+            for connection, stamp, rawdata in self._reader.messages(connections=connections):
+                yield RawMessage(connection.topic, connection.msgtype, stamp, bytes(rawdata))
+        except (ReaderError, OSError, KeyError, ValueError, EOFError) as err:
+            names = ", ".join(topics) or "all topics"
+            raise ValueError(
+                f"bag {self.path}: corrupt or truncated while reading {names} ({err})"
+            ) from None
+
+    def messages(self, topic: str, msgtypes: Sequence[str] = ()) -> Iterator[tuple[int, object]]:
+        """(receive stamp ns, deserialized message) of one topic, checked against ``msgtypes``."""
+        self._connections(topic, msgtypes)
+        for raw in self.raw_messages([topic]):
+            try:
+                yield raw.stamp_ns, self.store.deserialize_cdr(raw.rawdata, raw.msgtype)
+            except Exception as err:  # rosbags raises assorted errors on bad CDR
+                raise ValueError(
+                    f"bag {self.path}: topic {topic}: message at {raw.stamp_ns} ns cannot be "
+                    f"decoded as {raw.msgtype} ({type(err).__name__}: {err})"
+                ) from None
+
+    def detection_arrays(self, topic: str) -> Iterator[tuple[int, dict]]:
+        """(header stamp ns, :func:`messages.detection_array_to_numpy`) of each message of a
+        Detection2DArray topic."""
+        for _, msg in self.messages(topic, (DETECTION_ARRAY_TYPE,)):
+            yield m.header_stamp_ns(msg.header), m.detection_array_to_numpy(msg)
+
+    def count(self, topic: str) -> int:
+        """Messages on ``topic`` (errors when it is missing)."""
+        return sum(c.msgcount for c in self._connections(topic))
+
+    def frames(
+        self, image_topic: str, detections_topic: Optional[str] = None
+    ) -> Iterator[BagFrame]:
+        """Every image of ``image_topic`` in stored order, paired by header stamp with detections.
+
+        Detections are read up front (they are small), then images are streamed.
+        """
+        self._connections(image_topic, IMAGE_TYPES)
+        by_stamp = None
+        if detections_topic:
+            by_stamp = dict(self.detection_arrays(detections_topic))
+        for index, (_, msg) in enumerate(self.messages(image_topic, IMAGE_TYPES)):
+            stamp = m.header_stamp_ns(msg.header)
+            detections = None
+            if by_stamp is not None:
+                detections = by_stamp.get(stamp, _EMPTY_DETECTIONS)
+            yield BagFrame(index, stamp, msg.header.frame_id, m.image_from_msg(msg), detections)
+
+
+_EMPTY_DETECTIONS = {
+    "boxes_xyxy": np.zeros((0, 4), np.float32), "scores": np.zeros(0, np.float32),
+    "class_names": [], "ids": [],
+}
+
+
+def play(bag_path: str | Path, topics: Sequence[str] = ()) -> Iterator[RawMessage]:
+    """Player helper: every message of ``topics`` (all when empty) in receive-stamp order.
+
+    Yields :class:`RawMessage` (topic, type name such as ``sensor_msgs/msg/Image``, stamp ns,
+    raw CDR bytes) — what a publisher needs to republish a bag, e.g. with rclpy's
+    ``Publisher.publish`` on serialized bytes. No rclpy here.
+    """
+    with BagReader(bag_path) as bag:
+        yield from bag.raw_messages(topics)

@@ -1,0 +1,89 @@
+"""Save / load FineTrack Re-ID checkpoints that carry their own ``ReIDConfig``.
+
+File layout (a ``torch.save`` dict):
+    format: "finetrack_reid"     marks the file as ours
+    version: 1                   layout version
+    config: dict                 ``ReIDConfig.to_dict()``
+    model: dict                  the model's state dict
+    ...                          any extra entries given to ``save_reid`` (epoch, id map, ...)
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .backbone import check_state_dict
+from .config import ReIDConfig
+from .model import FineTrackReID
+
+FORMAT = "finetrack_reid"
+VERSION = 1
+_RESERVED = ("format", "version", "config", "model")
+
+
+def save_reid(path: str | Path, model: FineTrackReID, config: ReIDConfig | None = None,
+              **extra: Any) -> Path:
+    """Write ``model`` and its config to ``path`` (parent folders are created).
+
+    ``config`` defaults to ``model.config``; ``extra`` entries are stored beside them and
+    must not use the reserved keys format/version/config/model.
+    """
+    clash = sorted(set(extra) & set(_RESERVED))
+    if clash:
+        raise ValueError(f"save_reid: extra keys {clash} are reserved")
+    config = config or model.config
+    if not isinstance(config, ReIDConfig):
+        raise ValueError(f"save_reid: config must be a ReIDConfig, got {type(config).__name__}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    torch.save({"format": FORMAT, "version": VERSION, "config": config.to_dict(),
+                "model": state, **extra}, path)
+    return path
+
+
+def read_reid_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The raw checkpoint dict, after checking it is a FineTrack Re-ID file.
+
+    Raises:
+        FileNotFoundError: if ``path`` does not exist.
+        ValueError: naming the file when it is not a torch file or not our format.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Re-ID checkpoint not found: {path}")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # noqa: BLE001 - any unpickling failure is a bad file
+        raise ValueError(f"{path}: not a readable torch checkpoint ({err})") from err
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        found = sorted(data)[:8] if isinstance(data, dict) else type(data).__name__
+        raise ValueError(f"{path}: not a FineTrack Re-ID checkpoint (expected format "
+                         f"{FORMAT!r}, written by save_reid; found {found})")
+    if data.get("version") != VERSION:
+        raise ValueError(f"{path}: checkpoint version {data.get('version')!r}, this code "
+                         f"reads version {VERSION}")
+    return data
+
+
+def load_reid(path: str | Path, device: torch.device | str = "cpu") -> FineTrackReID:
+    """Rebuild the model from the stored config and weights, in eval mode on ``device``.
+
+    Raises:
+        FileNotFoundError / ValueError: naming the file, the bad config field or the
+        missing / unexpected / mis-shaped state-dict keys.
+    """
+    data = read_reid_checkpoint(path)
+    try:
+        config = ReIDConfig.from_dict(data["config"], source=f"{path} config")
+    except TypeError as err:
+        raise ValueError(f"{path}: bad config entry ({err})") from err
+    # the ImageNet initialisation is replaced by the stored weights: do not read it again
+    config = dataclasses.replace(config, pretrained_backbone=None)
+    model = FineTrackReID(config)
+    check_state_dict(model, data["model"], str(path))
+    model.load_state_dict(data["model"], strict=True)
+    return model.to(device).eval()

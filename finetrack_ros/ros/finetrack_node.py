@@ -1,0 +1,356 @@
+"""``finetrack_node``: camera images in, FineTrack tracks out (a ROS 2 lifecycle node).
+
+Lifecycle (as yolo_ros / nav2): parameters are declared in ``__init__``; ``configure`` loads
+the networks (:func:`node_settings.build_pipeline`) and creates the publishers; ``activate``
+subscribes; ``deactivate`` unsubscribes; ``cleanup`` releases networks and publishers. With
+the ``autostart`` parameter the node configures and activates itself (no lifecycle manager).
+
+Topics (relative names, remap in launch):
+    in   image (sensor_msgs/Image) or image/compressed (sensor_msgs/CompressedImage)
+    in   detections (vision_msgs/Detection2DArray), only with external_detections
+    out  ~/tracks (vision_msgs/Detection2DArray, id = track id)
+    out  ~/tracked_objects (finetrack_ros/TrackedObjectArray)
+    out  ~/annotated_image (sensor_msgs/Image, only while subscribed)
+    out  ~/label_info (vision_msgs/LabelInfo, transient local)
+    out  ~/debug/processing_time_ms, ~/debug/pipeline_latency_ms (std_msgs/Float32)
+
+Tracks are estimated against the image header stamp, so ``use_sim_time`` with a bag works;
+a stamp older than the previous one (a looped bag) resets the tracker.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, Optional
+
+import rclpy
+from rcl_interfaces.msg import (
+    FloatingPointRange,
+    IntegerRange,
+    ParameterDescriptor,
+    SetParametersResult,
+)
+from rclpy.clock import Clock, ClockType
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.lifecycle import LifecycleState, Node, TransitionCallbackReturn
+from rclpy.parameter import Parameter
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.time import Time
+from sensor_msgs.msg import CompressedImage, Image
+from std_msgs.msg import Float32
+from vision_msgs.msg import Detection2DArray, LabelInfo
+
+from finetrack_ros.msg import TrackedObjectArray
+from finetrack_ros.ros import conversions, node_settings
+from finetrack_ros.ros.image_conversion import image_msg_to_bgr, numpy_to_image_msg
+from finetrack_ros.ros.stamp_sync import ExactTimeSync
+from finetrack_ros.tracker import TrackState
+from finetrack_ros.visualization import TrailHistory, draw_tracks
+
+NODE_NAME = "finetrack_node"
+# Parameter added to node_settings.PARAMETERS: only meaningful for the ROS node itself.
+AUTOSTART = node_settings.ParamSpec(
+    "autostart", False, "configure and activate on start-up (no lifecycle manager needed)")
+# Depth of the output publishers' queues (messages).
+OUTPUT_DEPTH = 10
+# Minimum seconds between two warnings about bad frames.
+BAD_FRAME_LOG_PERIOD_S = 2.0
+
+_ARRAY_TYPES = {int: Parameter.Type.INTEGER_ARRAY, float: Parameter.Type.DOUBLE_ARRAY,
+                str: Parameter.Type.STRING_ARRAY}
+
+
+def image_qos(name: str, depth: int = 1) -> QoSProfile:
+    """QoS of the image (and detections) subscription: ``sensor_data`` = best effort."""
+    reliability = (ReliabilityPolicy.BEST_EFFORT if name == "sensor_data"
+                   else ReliabilityPolicy.RELIABLE)
+    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth, reliability=reliability,
+                      durability=DurabilityPolicy.VOLATILE)
+
+
+def _descriptor(spec: node_settings.ParamSpec) -> ParameterDescriptor:
+    text = spec.description + (f" ({'|'.join(spec.choices)})" if spec.choices else "")
+    if not spec.runtime:
+        text += " [applied on configure]"
+    descriptor = ParameterDescriptor(name=spec.name, description=text)
+    if spec.low is not None and isinstance(spec.default, int):
+        descriptor.integer_range = [IntegerRange(
+            from_value=int(spec.low), to_value=int(spec.high), step=1)]
+    elif spec.low is not None:
+        descriptor.floating_point_range = [FloatingPointRange(
+            from_value=float(spec.low), to_value=float(spec.high), step=0.0)]
+    return descriptor
+
+
+def declare_parameters(node: Node) -> None:
+    """Declare every parameter of :data:`node_settings.PARAMETERS` (plus ``autostart``)."""
+    for spec in (*node_settings.PARAMETERS, AUTOSTART):
+        descriptor = _descriptor(spec)
+        if spec.array_of is None:
+            node.declare_parameter(spec.name, spec.default, descriptor)
+            continue
+        kind = _ARRAY_TYPES[spec.array_of]
+        # typed declaration: an empty list default would otherwise become a byte array
+        param = node.declare_parameter(spec.name, kind, descriptor)
+        if param.type_ == Parameter.Type.NOT_SET:
+            node.set_parameters([Parameter(spec.name, kind, list(spec.default))])
+
+
+def _plain(value: Any) -> Any:
+    """Parameter values as plain Python (arrays come back as array.array)."""
+    return value if isinstance(value, (bool, int, float, str)) else list(value)
+
+
+class FineTrackNode(Node):
+    """Lifecycle node running :class:`~finetrack_ros.pipeline.TrackingPipeline` on images."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(NODE_NAME, **kwargs)
+        declare_parameters(self)
+        self.add_on_set_parameters_callback(self._check_parameters)
+        self.add_post_set_parameters_callback(self._apply_parameters)
+        self.pipeline = None
+        self.sync: Optional[ExactTimeSync] = None
+        self.classes: Optional[conversions.ClassTable] = None
+        self.trails: Optional[TrailHistory] = None
+        self.outputs: dict[str, Any] = {}
+        self.inputs: list = []
+        self.no_image_timer = None
+        self.configured = False
+        self.last_stamp_ns: Optional[int] = None
+        self.frames_in = 0
+        self.frames_out = 0
+        self.bad_frames = 0
+        self._last_bad_log = 0.0
+
+    # --- parameters ------------------------------------------------------------------
+    def param(self, name: str) -> Any:
+        return _plain(self.get_parameter(name).value)
+
+    def settings(self) -> dict[str, Any]:
+        """Nested settings (see :func:`node_settings.nest`) from the current parameters."""
+        return node_settings.nest({s.name: self.param(s.name) for s in node_settings.PARAMETERS})
+
+    def _check_parameters(self, params: list[Parameter]) -> SetParametersResult:
+        for p in params:
+            spec = node_settings.BY_NAME.get(p.name)
+            if spec is None:
+                continue
+            if self.configured and not spec.runtime:
+                return SetParametersResult(successful=False, reason=(
+                    f"'{p.name}' is applied on configure: deactivate and clean up first"))
+            try:
+                node_settings.validate(p.name, _plain(p.value))
+            except ValueError as err:
+                return SetParametersResult(successful=False, reason=str(err))
+        return SetParametersResult(successful=True)
+
+    def _apply_parameters(self, params: list[Parameter]) -> None:
+        changed = {p.name: _plain(p.value) for p in params if p.name.startswith("tracker.")}
+        if changed and self.pipeline is not None:
+            tracker = self.pipeline.tracker
+            tracker.config = node_settings.tracker_config(changed, tracker.config)
+            self.get_logger().info(f"tracker parameters changed: {changed}")
+
+    # --- lifecycle -------------------------------------------------------------------
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Load the networks and create publishers → inactive (or unconfigured on failure)."""
+        settings = self.settings()
+        try:
+            self.pipeline = node_settings.build_pipeline(settings)
+        except (FileNotFoundError, ValueError, RuntimeError) as err:
+            self.get_logger().error(f"configure failed: {err}")
+            return TransitionCallbackReturn.FAILURE
+        self.classes = conversions.ClassTable(settings["class_names"])
+        self.pipeline.class_names = self.classes.names
+        self.sync = ExactTimeSync(settings["sync_queue_size"])
+        self.trails = TrailHistory(settings["trail_length"])
+        self._create_publishers()
+        self.configured = True
+        mode = "external detections" if settings["external_detections"] else "YOLOX"
+        reid = "FineTrack Re-ID" if self.pipeline.uses_appearance else "IoU only"
+        self.get_logger().info(f"configured: {mode}, {reid}, device "
+                               f"{node_settings.resolve_device(settings['device'])}")
+        return super().on_configure(state)
+
+    def _create_publishers(self) -> None:
+        latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
+                             reliability=ReliabilityPolicy.RELIABLE)
+        make = self.create_lifecycle_publisher
+        self.outputs = {
+            "tracks": make(Detection2DArray, "~/tracks", OUTPUT_DEPTH),
+            "tracked_objects": make(TrackedObjectArray, "~/tracked_objects", OUTPUT_DEPTH),
+            "annotated_image": make(Image, "~/annotated_image", OUTPUT_DEPTH),
+            "label_info": make(LabelInfo, "~/label_info", latched),
+            "processing_time": make(Float32, "~/debug/processing_time_ms", OUTPUT_DEPTH),
+            "latency": make(Float32, "~/debug/pipeline_latency_ms", OUTPUT_DEPTH),
+        }
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Subscribe to the inputs and publish label info → active."""
+        result = super().on_activate(state)  # activates the lifecycle publishers
+        qos = image_qos(self.param("image_qos"))
+        if self.param("image_transport") == "compressed":
+            sub = self.create_subscription(CompressedImage, "image/compressed", self._on_image, qos)
+        else:
+            sub = self.create_subscription(Image, "image", self._on_image, qos)
+        self.inputs = [sub]
+        if self.param("external_detections"):
+            det_qos = image_qos(self.param("image_qos"), self.param("sync_queue_size"))
+            self.inputs.append(self.create_subscription(
+                Detection2DArray, "detections", self._on_detections, det_qos))
+        threshold = 0.0 if self.param("external_detections") else self.param("detector.conf")
+        header = conversions.empty_header(stamp=self.get_clock().now().to_msg())
+        self.outputs["label_info"].publish(
+            conversions.label_info(header, self.classes.names, threshold))
+        self.frames_in = 0
+        self.no_image_timer = self.create_timer(
+            self.param("no_image_warning_sec"), self._warn_no_image,
+            clock=Clock(clock_type=ClockType.STEADY_TIME))
+        self.get_logger().info(f"active: listening on {sub.topic_name}")
+        return result
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Unsubscribe → inactive; the tracker keeps its tracks."""
+        self._unsubscribe()
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Release networks and publishers → unconfigured."""
+        self._release()
+        return super().on_cleanup(state)
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Release everything → finalized."""
+        self._unsubscribe()
+        self._release()
+        return super().on_shutdown(state)
+
+    def _unsubscribe(self) -> None:
+        for sub in self.inputs:
+            self.destroy_subscription(sub)
+        self.inputs = []
+        if self.no_image_timer is not None:
+            self.destroy_timer(self.no_image_timer)
+            self.no_image_timer = None
+
+    def _release(self) -> None:
+        for pub in self.outputs.values():
+            self.destroy_lifecycle_publisher(pub)
+        self.outputs = {}
+        self.pipeline = self.sync = self.classes = self.trails = None
+        self.last_stamp_ns = None
+        self.configured = False
+
+    def _warn_no_image(self) -> None:
+        self.destroy_timer(self.no_image_timer)
+        self.no_image_timer = None
+        if self.frames_in == 0 and self.inputs:
+            topic = self.inputs[0].topic_name
+            self.get_logger().warning(
+                f"no image received on {topic} after {self.param('no_image_warning_sec')} s. "
+                f"Is the camera publishing (ros2 topic info -v {topic})? A QoS mismatch is the "
+                f"usual cause: image_qos is '{self.param('image_qos')}'; a best-effort camera "
+                "needs sensor_data, a reliable one works with either")
+
+    # --- per frame -------------------------------------------------------------------
+    def _on_image(self, msg: Any) -> None:
+        self.frames_in += 1
+        if self.sync is None:
+            return
+        if not self.param("external_detections"):
+            self._process(msg, None)
+            return
+        pair = self.sync.add_first(conversions.stamp_to_ns(msg.header.stamp), msg)
+        if pair is not None:
+            self._process(*pair)
+
+    def _on_detections(self, msg: Detection2DArray) -> None:
+        if self.sync is None:
+            return
+        pair = self.sync.add_second(conversions.stamp_to_ns(msg.header.stamp), msg)
+        if pair is not None:
+            self._process(*pair)
+
+    def _decode(self, msg: Any) -> Optional[Any]:
+        """(H, W, 3) uint8 BGR, or None for a bad frame (logged with its reason, counted)."""
+        try:
+            frame = image_msg_to_bgr(msg)
+            if frame.size == 0:
+                raise ValueError(f"empty image {frame.shape}")
+            return frame
+        except (ValueError, TypeError) as err:
+            self.bad_frames += 1
+            now = time.monotonic()
+            if now - self._last_bad_log >= BAD_FRAME_LOG_PERIOD_S:
+                self._last_bad_log = now
+                self.get_logger().warning(
+                    f"skipping bad frame at stamp {msg.header.stamp.sec}."
+                    f"{msg.header.stamp.nanosec:09d}: {err} ({self.bad_frames} bad so far)")
+            return None
+
+    def _check_time(self, stamp_ns: int) -> None:
+        if self.last_stamp_ns is not None and stamp_ns < self.last_stamp_ns:
+            self.get_logger().warning(
+                f"time jumped backwards by {(self.last_stamp_ns - stamp_ns) / 1e9:.3f} s "
+                "(bag looped?): resetting the tracker")
+            self.pipeline.reset()
+            self.trails = TrailHistory(self.param("trail_length"))
+        self.last_stamp_ns = stamp_ns
+
+    def _process(self, image_msg: Any, detections_msg: Optional[Detection2DArray]) -> None:
+        start = time.perf_counter()
+        frame = self._decode(image_msg)
+        if frame is None:
+            return
+        self._check_time(conversions.stamp_to_ns(image_msg.header.stamp))
+        detections = None
+        if detections_msg is not None:
+            detections = conversions.detection_array_to_detections(detections_msg, self.classes)
+        result = self.pipeline.process(frame, detections)
+        self._publish(image_msg.header, frame, result.tracks)
+        self.frames_out += 1
+        elapsed_ms = (time.perf_counter() - start) * 1000.0
+        self.outputs["processing_time"].publish(Float32(data=elapsed_ms))
+        stamp = Time.from_msg(image_msg.header.stamp, self.get_clock().clock_type)
+        latency_ms = (self.get_clock().now() - stamp).nanoseconds / 1e6
+        self.outputs["latency"].publish(Float32(data=float(latency_ms)))
+
+    def _publish(self, header: Any, frame: Any, tracks: list) -> None:
+        name = self.classes.name
+        pubs = self.outputs
+        pubs["tracks"].publish(conversions.tracks_to_detection_array(header, tracks, name))
+        objects = list(tracks)
+        if self.param("publish_lost_tracks"):
+            objects += [t for t in self.pipeline.tracker.lost_tracks
+                        if t.state == TrackState.LOST]
+        pubs["tracked_objects"].publish(conversions.tracks_to_tracked_objects(
+            header, objects, name, self.pipeline.tracker.config.frame_rate,
+            self.param("publish_embeddings")))
+        trails = self.trails.update(tracks)
+        if pubs["annotated_image"].get_subscription_count() > 0:
+            annotated = draw_tracks(frame, tracks, trails)
+            pubs["annotated_image"].publish(numpy_to_image_msg(annotated, "bgr8", header))
+
+
+def main(args: Optional[list[str]] = None) -> int:
+    """Entry point of the ``finetrack_node`` executable."""
+    rclpy.init(args=args)
+    node = FineTrackNode()
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    try:
+        if node.param("autostart"):
+            if node.trigger_configure() == TransitionCallbackReturn.SUCCESS:
+                node.trigger_activate()
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

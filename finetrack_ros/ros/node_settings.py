@@ -1,0 +1,267 @@
+"""The node's parameters as plain data (no ROS): names, defaults, descriptions, ranges.
+
+``finetrack_node`` declares exactly the parameters of :data:`PARAMETERS`; the launch-file
+tests and the docs read the same table. Names use dots for sections (``detector.conf``),
+which ROS 2 parameter files write as nested YAML (``detector: {conf: 0.1}``).
+:func:`nest` turns the flat values into the nested settings dict
+(``{"device": ..., "detector": {...}, "reid": {...}, "tracker": {...}}``) that
+:func:`build_pipeline` (or the lead's ``pipeline.build_pipeline``) takes.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from finetrack_ros.tracker.config import TrackerConfig
+
+# Value of ``detector.checkpoint`` / ``reid.checkpoint`` that builds RANDOM weights.
+# Test and benchmark use only: a random network detects and re-identifies nothing useful.
+RANDOM_WEIGHTS = "random"
+# Value of ``device`` that picks "cuda" when torch sees a GPU, else "cpu".
+AUTO_DEVICE = "auto"
+IMAGE_QOS_CHOICES = ("sensor_data", "reliable")
+IMAGE_TRANSPORT_CHOICES = ("raw", "compressed")
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One node parameter.
+
+    Attributes:
+        name: full dotted name, e.g. ``tracker.track_thresh``.
+        default: default value; its Python type is the parameter type. Lists give the
+            element type with ``array_of`` (a list may be empty).
+        description: one line for ``ros2 param describe``.
+        low, high: inclusive numeric range, or None for no range.
+        runtime: may change while the node is configured (applied on the next frame);
+            others take effect on the next configure.
+        array_of: element type (int, float, str) for list parameters.
+        choices: allowed values of a string parameter.
+    """
+
+    name: str
+    default: Any
+    description: str
+    low: Optional[float] = None
+    high: Optional[float] = None
+    runtime: bool = False
+    array_of: Optional[type] = None
+    choices: tuple = ()
+
+
+# (field -> (description, low, high)) for the TrackerConfig fields; defaults come from
+# TrackerConfig itself so they are defined once.
+_TRACKER_DOCS = {
+    "track_thresh": ("detections scoring above are 'high' (first association)", 0.0, 1.0),
+    "det_low_thresh": ("detections above this and below track_thresh are 'low'", 0.0, 1.0),
+    "new_track_offset": ("a new track needs score >= track_thresh + this", 0.0, 1.0),
+    "match_thresh": ("first-stage max cost (1 - IoU, or fused) of a match", 0.0, 2.0),
+    "low_match_thresh": ("second-stage max IoU distance (tracks vs low boxes)", 0.0, 1.0),
+    "unconfirmed_match_thresh": ("max cost of unconfirmed tracks vs leftover boxes", 0.0, 2.0),
+    "fuse_score": ("first-stage cost 1 - IoU * score (ByteTrack default)", None, None),
+    "duplicate_iou_dist": ("tracked/lost pairs closer than this IoU distance are duplicates",
+                           0.0, 1.0),
+    "track_buffer": ("frames a lost track is kept at 30 fps (scaled by frame_rate / 30)",
+                     1, 100000),
+    "frame_rate": ("camera frame rate in Hz (track buffer scale, velocities per second)",
+                   0.1, 1000.0),
+    "use_appearance": ("fuse FineTrack Re-ID distance with IoU (needs reid.enabled)",
+                       None, None),
+    "feature_momentum": ("EMA weight of a track's old Re-ID feature", 0.0, 1.0),
+    "appearance_stages": ("association stages using the fused cost: first, unconfirmed",
+                          None, None),
+    "min_box_area": ("output tracks with w * h below this (pixels^2) are not published",
+                     0.0, 1.0e8),
+    "aspect_ratio_thresh": ("output tracks with w / h above this are not published; 0 = off",
+                            0.0, 1000.0),
+}
+
+
+def _tracker_specs() -> list[ParamSpec]:
+    specs = []
+    for f in dataclasses.fields(TrackerConfig):
+        description, low, high = _TRACKER_DOCS[f.name]
+        default = f.default
+        array_of = None
+        if isinstance(default, tuple):
+            default, array_of = list(default), str
+        specs.append(ParamSpec(f"tracker.{f.name}", default, description, low, high,
+                               runtime=True, array_of=array_of))
+    return specs
+
+
+PARAMETERS: tuple[ParamSpec, ...] = (
+    # --- node -----------------------------------------------------------------------
+    ParamSpec("device", AUTO_DEVICE, "torch device: auto (cuda if available, else cpu), "
+              "cpu, cuda, cuda:1"),
+    ParamSpec("fp16", False, "half precision networks (CUDA only)"),
+    ParamSpec("image_qos", "sensor_data", "image subscription QoS: sensor_data "
+              "(best effort, depth 1) or reliable (depth 1)", choices=IMAGE_QOS_CHOICES),
+    ParamSpec("image_transport", "raw", "raw: sensor_msgs/Image on 'image'; compressed: "
+              "sensor_msgs/CompressedImage on 'image/compressed'",
+              choices=IMAGE_TRANSPORT_CHOICES),
+    ParamSpec("external_detections", False, "take vision_msgs/Detection2DArray on "
+              "'detections' (paired with images by header stamp) instead of running YOLOX"),
+    ParamSpec("sync_queue_size", 10, "images / detection arrays kept while waiting for "
+              "their partner with the same stamp (external_detections)", 1, 1000),
+    ParamSpec("class_names", ["person"], "class names, index = detector class id "
+              "(published as ObjectHypothesis.class_id)", array_of=str),
+    ParamSpec("publish_embeddings", False, "fill TrackedObject.embedding with the Re-ID "
+              "feature", runtime=True),
+    ParamSpec("publish_lost_tracks", False, "also publish LOST tracks on ~/tracked_objects",
+              runtime=True),
+    ParamSpec("trail_length", 30, "box-center points per id drawn on ~/annotated_image",
+              1, 1000),
+    ParamSpec("no_image_warning_sec", 5.0, "warn once if no image arrived this many "
+              "seconds after activation (often a QoS mismatch)", 0.1, 3600.0),
+    # --- detector (YOLOX) ------------------------------------------------------------
+    ParamSpec("detector.checkpoint", "", "YOLOX checkpoint (.pth, ByteTrack/YOLOX layout); "
+              "'random' = random weights, tests only"),
+    ParamSpec("detector.size", "s", "YOLOX size: nano, tiny, s, m, l, x",
+              choices=("nano", "tiny", "s", "m", "l", "x")),
+    ParamSpec("detector.num_classes", 1, "classes of the checkpoint (1 = ByteTrack person, "
+              "80 = COCO)", 1, 10000),
+    ParamSpec("detector.input_size", [608, 1088], "network input [height, width], "
+              "multiples of 32", array_of=int),
+    ParamSpec("detector.conf", 0.1, "minimum detection score kept", 0.0, 1.0),
+    ParamSpec("detector.nms", 0.7, "class-aware NMS IoU threshold", 0.0, 1.0),
+    ParamSpec("detector.raw_bgr", False, "network takes raw BGR 0..255 (official YOLOX "
+              ">= 0.2 checkpoints); false = ByteTrack normalisation"),
+    ParamSpec("detector.keep_classes", [], "class ids to track; empty = all", array_of=int),
+    # --- Re-ID (FineTrack) -----------------------------------------------------------
+    ParamSpec("reid.enabled", True, "run FineTrack Re-ID on each detection"),
+    ParamSpec("reid.checkpoint", "", "FineTrack Re-ID checkpoint (save_reid format); "
+              "'random' = random small network, tests only"),
+    ParamSpec("reid.num_parts", 0, "expected part count K; 0 = as stored in the checkpoint",
+              0, 256),
+    ParamSpec("reid.crop_size", [], "expected crop [height, width]; empty = as stored in "
+              "the checkpoint", array_of=int),
+    ParamSpec("reid.batch_size", 64, "crops per Re-ID forward pass", 1, 4096),
+    # --- tracker (ByteTrack + FineTrack fusion) ---------------------------------------
+    *_tracker_specs(),
+)
+
+BY_NAME = {spec.name: spec for spec in PARAMETERS}
+
+
+def defaults() -> dict[str, Any]:
+    """Flat ``{name: default}`` of every parameter."""
+    return {spec.name: spec.default for spec in PARAMETERS}
+
+
+def validate(name: str, value: Any) -> None:
+    """Raise ValueError naming the parameter when ``value`` is outside its range/choices."""
+    spec = BY_NAME.get(name)
+    if spec is None:
+        raise ValueError(f"unknown parameter '{name}'")
+    if spec.choices and value not in spec.choices:
+        raise ValueError(f"parameter '{name}' = {value!r}: choose one of {list(spec.choices)}")
+    if spec.low is not None and not isinstance(value, (bool, str, list)):
+        if not spec.low <= value <= spec.high:
+            raise ValueError(f"parameter '{name}' = {value!r}: outside [{spec.low}, {spec.high}]")
+    if name in ("detector.input_size", "reid.crop_size") and value:
+        if len(value) != 2 or min(value) < 32:
+            raise ValueError(f"parameter '{name}' = {list(value)}: expected [height, width], "
+                             "each >= 32")
+    if name.startswith("tracker."):
+        tracker_config({name: value})  # raises with the field named
+
+
+def nest(flat: dict[str, Any]) -> dict[str, Any]:
+    """``{"a.b": 1, "c": 2}`` → ``{"a": {"b": 1}, "c": 2}`` (one level of sections)."""
+    out: dict[str, Any] = {}
+    for name, value in flat.items():
+        section, dot, key = name.partition(".")
+        if dot:
+            out.setdefault(section, {})[key] = value
+        else:
+            out[name] = value
+    return out
+
+
+def tracker_config(flat: dict[str, Any], base: Optional[TrackerConfig] = None) -> TrackerConfig:
+    """A TrackerConfig from the ``tracker.*`` entries of ``flat`` (others ignored)."""
+    values = {k.partition(".")[2]: v for k, v in flat.items() if k.startswith("tracker.")}
+    return (base or TrackerConfig()).replace(values, source="node parameters")
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` → ``cuda`` when torch sees a GPU, else ``cpu``; other values unchanged."""
+    if device != AUTO_DEVICE:
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def build_pipeline(settings: dict[str, Any]):
+    """A :class:`~finetrack_ros.pipeline.TrackingPipeline` from nested node settings.
+
+    Args:
+        settings: :func:`nest` of the node's parameter values (sections ``detector``,
+            ``reid``, ``tracker`` plus top-level ``device``, ``fp16``, ``class_names``,
+            ``external_detections``).
+
+    Raises:
+        FileNotFoundError / ValueError: a missing checkpoint, or weights that do not fit the
+            configured network, naming the file and parameter.
+    """
+    from finetrack_ros.pipeline import TrackingPipeline
+    from finetrack_ros.tracker import ByteTracker
+
+    device = resolve_device(settings["device"])
+    flat_tracker = {f"tracker.{k}": v for k, v in settings["tracker"].items()}
+    tracker = ByteTracker(tracker_config(flat_tracker))
+    detector = None
+    if not settings["external_detections"]:
+        detector = _build_detector(settings["detector"], device, settings["fp16"])
+    extractor = None
+    if settings["reid"]["enabled"]:
+        extractor = _build_extractor(settings["reid"], device, settings["fp16"])
+    return TrackingPipeline(tracker, detector, extractor, settings["class_names"],
+                            settings["detector"]["keep_classes"])
+
+
+def _build_detector(section: dict[str, Any], device: str, fp16: bool):
+    import warnings
+
+    from finetrack_ros.detector import YOLOXDetector
+
+    checkpoint = section["checkpoint"]
+    if not checkpoint:
+        raise ValueError("detector.checkpoint is empty: give a YOLOX checkpoint path, or set "
+                         "external_detections to true")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the random-weights warning: asked for explicitly
+        return YOLOXDetector(
+            checkpoint=None if checkpoint == RANDOM_WEIGHTS else checkpoint,
+            size=section["size"], num_classes=section["num_classes"],
+            input_size=tuple(section["input_size"]), conf=section["conf"],
+            nms=section["nms"], raw_bgr=section["raw_bgr"], device=device, fp16=fp16,
+        )
+
+
+def _build_extractor(section: dict[str, Any], device: str, fp16: bool):
+    from finetrack_ros.reid import FeatureExtractor, FineTrackReID, ReIDConfig, load_reid
+
+    checkpoint = section["checkpoint"]
+    expected = {}
+    if section["num_parts"]:
+        expected["num_parts"] = int(section["num_parts"])
+    if section["crop_size"]:
+        expected["crop_size"] = tuple(int(v) for v in section["crop_size"])
+    if not checkpoint:
+        raise ValueError("reid.checkpoint is empty: give a FineTrack Re-ID checkpoint path, "
+                         "or set reid.enabled to false")
+    if checkpoint == RANDOM_WEIGHTS:
+        model = FineTrackReID(ReIDConfig.preset("small", **expected))
+    else:
+        model = load_reid(checkpoint, device)
+        for field, value in expected.items():
+            stored = getattr(model.config, field)
+            if stored != value:
+                raise ValueError(f"reid.checkpoint {checkpoint}: stored {field} = {stored!r} "
+                                 f"but parameter reid.{field} = {list(value) if isinstance(value, tuple) else value!r}; "
+                                 f"set reid.{field} to match (or to 0 / [] to accept the file)")
+    return FeatureExtractor(model, device=device, fp16=fp16, batch_size=section["batch_size"])

@@ -1,0 +1,85 @@
+"""Cost functions and assignment. Contract: (tracks, detections) -> (N, M) cost, lower is better.
+
+All costs are distances in [0, 1] (the fused one can reach up to sqrt(2)); every function
+is safe on empty input and returns an (N, 0) / (0, M) matrix then.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import lap
+import numpy as np
+
+from finetrack_ros.boxes import iou_matrix
+
+
+def iou_distance(track_xyxy: np.ndarray, det_xyxy: np.ndarray) -> np.ndarray:
+    """``1 - IoU`` with ByteTrack's pixel-inclusive IoU. (N, 4), (M, 4) xyxy -> (N, M)."""
+    return 1.0 - iou_matrix(track_xyxy, det_xyxy)
+
+
+def fuse_score(cost: np.ndarray, det_scores: np.ndarray) -> np.ndarray:
+    """ByteTrack's ``fuse_score``: ``1 - (1 - cost) * score`` per detection column.
+
+    Args:
+        cost: (N, M) IoU distance; det_scores: (M,) detection scores in [0, 1].
+    """
+    if cost.size == 0:
+        return cost
+    return 1.0 - (1.0 - cost) * np.asarray(det_scores, np.float64)[None, :]
+
+
+def fuse_appearance(
+    iou_cost: np.ndarray,
+    track_features: np.ndarray,
+    det_features: np.ndarray,
+    track_has_feature: Optional[np.ndarray] = None,
+) -> np.ndarray:
+    """FineTrack's fused distance ``d = sqrt(d~_feat * d_iou)``.
+
+    ``d_feat = 1 - cos(track_feat, det_feat)`` and ``d~_feat = 1 - (1 - d_feat) * [d_iou < 1]``:
+    appearance only counts where the boxes overlap, so a pair with IoU 0 keeps cost 1.
+
+    Args:
+        iou_cost: (N, M) IoU distance of the stage (score-fused when ``fuse_score`` is on).
+        track_features: (N, D) unit rows (smoothed track embeddings).
+        det_features: (M, D) unit rows.
+        track_has_feature: (N,) bool; rows without a feature keep their IoU cost.
+    Returns:
+        (N, M) fused cost.
+    """
+    if iou_cost.size == 0:
+        return iou_cost
+    # where d_iou >= 1 the gate sets d~_feat = 1, so d = sqrt(d_iou): only overlapping pairs
+    # need the embedding dot product (a few per track), which keeps this O(overlaps * D)
+    fused = np.sqrt(np.maximum(iou_cost, 0.0))
+    gate = iou_cost < 1.0
+    if track_has_feature is not None:
+        gate &= np.asarray(track_has_feature, bool)[:, None]
+    rows, cols = np.nonzero(gate)
+    if len(rows):
+        cos = np.einsum("kd,kd->k", track_features[rows], det_features[cols], dtype=np.float64)
+        feat_dist = 1.0 - np.clip(cos, -1.0, 1.0)
+        fused[rows, cols] = np.sqrt(feat_dist * iou_cost[rows, cols])
+    if track_has_feature is not None:
+        fused = np.where(np.asarray(track_has_feature, bool)[:, None], fused, iou_cost)
+    return fused
+
+
+def linear_assignment(
+    cost: np.ndarray, thresh: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Min-cost matching keeping pairs with cost <= ``thresh`` (``lap.lapjv``, as ByteTrack).
+
+    Returns:
+        matches (K, 2) int [row, col] sorted by row, unmatched rows (R,), unmatched cols (C,).
+    """
+    rows, cols = cost.shape
+    if cost.size == 0:
+        return np.zeros((0, 2), np.int64), np.arange(rows), np.arange(cols)
+    _, x, y = lap.lapjv(cost, extend_cost=True, cost_limit=thresh)
+    x = np.asarray(x)
+    y = np.asarray(y)
+    matched_rows = np.flatnonzero(x >= 0)
+    matches = np.stack([matched_rows, x[matched_rows]], axis=1).astype(np.int64)
+    return matches, np.flatnonzero(x < 0), np.flatnonzero(y < 0)

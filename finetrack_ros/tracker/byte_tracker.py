@@ -1,0 +1,276 @@
+"""ByteTrack (Zhang et al., ECCV 2022) with FineTrack's fused appearance distance.
+
+``ByteTracker.update`` follows ByteTrack's ``BYTETracker.update`` step by step, one private
+method per stage, so that with ``use_appearance`` off its tracks equal ByteTrack's frame by
+frame. The Kalman filter runs batched over tracks.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from finetrack_ros.boxes import xyah_to_tlwh, xyah_to_xyxy, xyxy_to_xyah
+from finetrack_ros.tracker.association import (
+    fuse_appearance, fuse_score, iou_distance, linear_assignment)
+from finetrack_ros.tracker.config import TrackerConfig
+from finetrack_ros.tracker.kalman import V_HEIGHT, KalmanFilter
+from finetrack_ros.tracker.track import Track, TrackState, update_features
+
+
+@dataclass
+class _Dets:
+    """Detections of one frame as the tracker sees them (float64 xyxy, pixels)."""
+
+    xyxy: np.ndarray  # (K, 4)
+    scores: np.ndarray  # (K,)
+    class_ids: np.ndarray  # (K,) int64
+    features: Optional[np.ndarray]  # (K, D) unit rows or None
+
+    def subset(self, index: np.ndarray) -> "_Dets":
+        feats = None if self.features is None else self.features[index]
+        return _Dets(self.xyxy[index], self.scores[index], self.class_ids[index], feats)
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+
+class ByteTracker:
+    """Multi-object tracker; all state lives on the instance (one per camera).
+
+    Attributes:
+        tracked_tracks: tracks in state TRACKED (confirmed or not), ByteTrack's order.
+        lost_tracks: tracks in state LOST (and, for one frame, ones just removed, as ByteTrack).
+        frame_id: number of ``update`` calls since the last reset.
+    """
+
+    def __init__(self, config: Optional[TrackerConfig] = None) -> None:
+        self.config = config if config is not None else TrackerConfig()
+        self.kalman = KalmanFilter()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every track and restart ids at 1."""
+        self.frame_id = 0
+        self._last_id = 0
+        self.tracked_tracks: list[Track] = []
+        self.lost_tracks: list[Track] = []
+        # ids of all removed tracks: ByteTrack's ``removed_stracks``, whose ids are
+        # subtracted from the lost list (a re-found removed track is dropped when lost again)
+        self._removed_ids: set[int] = set()
+
+    def update(
+        self,
+        boxes_xyxy: np.ndarray,
+        scores: np.ndarray,
+        class_ids: Optional[np.ndarray] = None,
+        embeddings: Optional[np.ndarray] = None,
+    ) -> list[Track]:
+        """Advance one frame.
+
+        Args:
+            boxes_xyxy: (N, 4) detections, pixels of the original image.
+            scores: (N,) detection scores in [0, 1].
+            class_ids: (N,) int class indices, or None (all 0).
+            embeddings: (N, D) unit Re-ID features, or None (IoU only).
+        Returns:
+            The activated TRACKED tracks passing the output box filters (ByteTrack's output).
+        """
+        dets = self._validate(boxes_xyxy, scores, class_ids, embeddings)
+        self.frame_id += 1
+        cfg = self.config
+        high = dets.subset(np.flatnonzero(dets.scores > cfg.track_thresh))
+        low = dets.subset(np.flatnonzero(
+            (dets.scores > cfg.det_low_thresh) & (dets.scores < cfg.track_thresh)))
+        unconfirmed = [t for t in self.tracked_tracks if not t.is_activated]
+        confirmed = [t for t in self.tracked_tracks if t.is_activated]
+
+        # Step 1: predict every confirmed and lost track
+        pool = _joint(confirmed, self.lost_tracks)
+        self._predict(pool)
+        # Step 2: first association, high-score boxes against the pool
+        activated, refound, u_pool, u_high = self._first_association(pool, high)
+        # Step 3: second association, low-score boxes against still-unmatched tracked tracks
+        remaining = [pool[i] for i in u_pool if pool[i].state == TrackState.TRACKED]
+        a2, r2, newly_lost = self._second_association(remaining, low)
+        activated += a2
+        refound += r2
+        # unconfirmed tracks against high boxes left over from stage 1
+        leftover = high.subset(u_high)
+        a3, removed, u_left = self._unconfirmed_association(unconfirmed, leftover)
+        activated += a3
+        # Step 4: start tracks from confident unmatched boxes
+        activated += self._start_tracks(leftover.subset(u_left))
+        # Step 5: life-cycle bookkeeping
+        self._update_lists(activated, refound, newly_lost, removed)
+        return self._output()
+
+    # --- stages ---
+    def _first_association(self, pool: list[Track], high: _Dets):
+        cost = self._cost(pool, high, self.config.fuse_score, "first")
+        matches, u_pool, u_high = linear_assignment(cost, self.config.match_thresh)
+        activated, refound = self._apply_matches(pool, high, matches)
+        return activated, refound, u_pool, u_high
+
+    def _second_association(self, tracks: list[Track], low: _Dets):
+        cost = iou_distance(_boxes(tracks), low.xyxy)  # IoU only: low boxes look unreliable
+        matches, u_tracks, _ = linear_assignment(cost, self.config.low_match_thresh)
+        activated, refound = self._apply_matches(tracks, low, matches)
+        newly_lost = [tracks[i] for i in u_tracks]
+        for track in newly_lost:
+            track.mark_lost()
+        return activated, refound, newly_lost
+
+    def _unconfirmed_association(self, unconfirmed: list[Track], dets: _Dets):
+        cost = self._cost(unconfirmed, dets, self.config.fuse_score, "unconfirmed")
+        matches, u_tracks, u_dets = linear_assignment(cost, self.config.unconfirmed_match_thresh)
+        activated, _ = self._apply_matches(unconfirmed, dets, matches)
+        removed = [unconfirmed[i] for i in u_tracks]
+        for track in removed:
+            track.mark_removed()
+        return activated, removed, u_dets
+
+    def _start_tracks(self, dets: _Dets) -> list[Track]:
+        keep = np.flatnonzero(dets.scores >= self.config.new_track_thresh)
+        if len(keep) == 0:
+            return []
+        dets = dets.subset(keep)
+        means, covs = self.kalman.initiate(xyxy_to_xyah(dets.xyxy))
+        tracks = []
+        for i in range(len(dets)):
+            self._last_id += 1
+            feature = None if dets.features is None else dets.features[i]
+            tracks.append(Track(self._last_id, means[i], covs[i], dets.scores[i],
+                                dets.class_ids[i], self.frame_id, feature))
+        return tracks
+
+    def _update_lists(self, activated, refound, newly_lost, removed) -> None:
+        for track in self.lost_tracks:
+            if self.frame_id - track.end_frame > self.config.max_time_lost:
+                track.mark_removed()
+                removed.append(track)
+        tracked = [t for t in self.tracked_tracks if t.state == TrackState.TRACKED]
+        tracked = _joint(_joint(tracked, activated), refound)
+        lost = _sub(self.lost_tracks, tracked) + newly_lost
+        # as ByteTrack: subtract the ids removed in *earlier* frames, then record this frame's
+        lost = [t for t in lost if t.track_id not in self._removed_ids]
+        self._removed_ids.update(t.track_id for t in removed)
+        self.tracked_tracks, self.lost_tracks = self._remove_duplicates(tracked, lost)
+
+    def _remove_duplicates(self, tracked: list[Track], lost: list[Track]):
+        """Tracked/lost pairs with IoU distance below the threshold: keep the longer track."""
+        dist = iou_distance(_boxes(tracked), _boxes(lost))
+        drop_tracked, drop_lost = set(), set()
+        for p, q in zip(*np.nonzero(dist < self.config.duplicate_iou_dist)):
+            age_p = tracked[p].frame_id - tracked[p].start_frame
+            age_q = lost[q].frame_id - lost[q].start_frame
+            if age_p > age_q:
+                drop_lost.add(q)
+            else:
+                drop_tracked.add(p)
+        return ([t for i, t in enumerate(tracked) if i not in drop_tracked],
+                [t for i, t in enumerate(lost) if i not in drop_lost])
+
+    def _output(self) -> list[Track]:
+        """Activated tracked tracks whose box passes min_box_area and aspect_ratio_thresh."""
+        cfg = self.config
+        for track in self.tracked_tracks + self.lost_tracks:
+            track.current_frame = self.frame_id
+        tracks = [t for t in self.tracked_tracks if t.is_activated]
+        if not tracks:
+            return []
+        tlwh = xyah_to_tlwh(np.stack([t.mean[:4] for t in tracks]))
+        area, ratio = tlwh[:, 2] * tlwh[:, 3], tlwh[:, 2] / tlwh[:, 3]
+        keep = area > cfg.min_box_area
+        if cfg.aspect_ratio_thresh > 0:
+            keep &= ratio <= cfg.aspect_ratio_thresh
+        return [t for t, k in zip(tracks, keep) if k]
+
+    # --- helpers ---
+    def _predict(self, tracks: list[Track]) -> None:
+        if not tracks:
+            return
+        means = np.stack([t.mean for t in tracks])
+        covs = np.stack([t.cov for t in tracks])
+        not_tracked = np.array([t.state != TrackState.TRACKED for t in tracks])
+        means[not_tracked, V_HEIGHT] = 0.0
+        means, covs = self.kalman.predict(means, covs)
+        for track, mean, cov in zip(tracks, means, covs):
+            track.mean, track.cov = mean, cov
+
+    def _cost(self, tracks: list[Track], dets: _Dets, with_score: bool, stage: str):
+        cost = iou_distance(_boxes(tracks), dets.xyxy)
+        if with_score:
+            cost = fuse_score(cost, dets.scores)
+        if self.uses_appearance_in(stage) and dets.features is not None and cost.size:
+            has = np.array([t.feature is not None for t in tracks])
+            dim = dets.features.shape[1]
+            feats = np.stack([t.feature if t.feature is not None else np.zeros(dim, np.float32)
+                              for t in tracks])
+            cost = fuse_appearance(cost, feats, dets.features, has)
+        return cost
+
+    def uses_appearance_in(self, stage: str) -> bool:
+        """Whether ``stage`` ("first", "second", "unconfirmed") uses the fused cost."""
+        return self.config.use_appearance and stage in self.config.appearance_stages
+
+    def _apply_matches(self, tracks: list[Track], dets: _Dets, matches: np.ndarray):
+        """Kalman-update matched tracks (batched); split into continued and re-found."""
+        if len(matches) == 0:
+            return [], []
+        matched = [tracks[i] for i in matches[:, 0]]
+        cols = matches[:, 1]
+        means, covs = self.kalman.update(
+            np.stack([t.mean for t in matched]), np.stack([t.cov for t in matched]),
+            xyxy_to_xyah(dets.xyxy[cols]))
+        activated, refound = [], []
+        for k, track in enumerate(matched):
+            j = cols[k]
+            reactivate = track.state != TrackState.TRACKED
+            track.mean, track.cov = means[k], covs[k]
+            track.apply_match(dets.scores[j], dets.class_ids[j], self.frame_id, reactivate)
+            (refound if reactivate else activated).append(track)
+        if dets.features is not None:
+            update_features(matched, dets.features[cols], self.config.feature_momentum)
+        return activated, refound
+
+    @staticmethod
+    def _validate(boxes, scores, class_ids, embeddings) -> _Dets:
+        boxes = np.asarray(boxes, np.float64)
+        if boxes.size == 0:
+            boxes = boxes.reshape(0, 4)
+        if boxes.ndim != 2 or boxes.shape[1] != 4:
+            raise ValueError(f"ByteTracker.update: boxes_xyxy must be (N, 4), got {boxes.shape}")
+        n = len(boxes)
+        scores = np.asarray(scores, np.float64).reshape(-1)
+        if len(scores) != n:
+            raise ValueError(f"ByteTracker.update: {n} boxes but {len(scores)} scores")
+        class_ids = (np.zeros(n, np.int64) if class_ids is None
+                     else np.asarray(class_ids, np.int64).reshape(-1))
+        if len(class_ids) != n:
+            raise ValueError(f"ByteTracker.update: {n} boxes but {len(class_ids)} class_ids")
+        if embeddings is not None:
+            embeddings = np.asarray(embeddings, np.float32)
+            if embeddings.ndim != 2 or len(embeddings) != n:
+                raise ValueError(
+                    f"ByteTracker.update: embeddings must be ({n}, D), got {embeddings.shape}")
+        return _Dets(boxes, scores, class_ids, embeddings)
+
+
+def _boxes(tracks: list[Track]) -> np.ndarray:
+    """(N, 4) xyxy from the tracks' Kalman means."""
+    if not tracks:
+        return np.zeros((0, 4))
+    return xyah_to_xyxy(np.stack([t.mean[:4] for t in tracks]))
+
+
+def _joint(a: list[Track], b: list[Track]) -> list[Track]:
+    """``a`` followed by the tracks of ``b`` whose id is not in ``a`` (ByteTrack's order)."""
+    ids = {t.track_id for t in a}
+    return a + [t for t in b if t.track_id not in ids]
+
+
+def _sub(a: list[Track], b: list[Track]) -> list[Track]:
+    ids = {t.track_id for t in b}
+    return [t for t in a if t.track_id not in ids]

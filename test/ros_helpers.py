@@ -1,0 +1,254 @@
+"""Helpers for ROS tests: find the colcon install, run an installed executable, spin rclpy.
+
+ROS tests skip when rclpy or the colcon install is missing (a plain ``pip install -e .``
+user), but fail instead when ``FINETRACK_REQUIRE_ROS=1`` (set by ``scripts/test.sh``), so CI
+cannot pass by skipping them. The test process must run with the install sourced
+(``source install/setup.bash``): the generated message libraries are found through
+``LD_LIBRARY_PATH``, which a running process cannot change.
+
+Each pytest process uses its own ``ROS_DOMAIN_ID`` and localhost-only discovery, so tests
+running in parallel on one machine do not hear each other.
+
+Typical use (import the fixtures into the test module so pytest finds them)::
+
+    from ros_helpers import rclpy_node, ros_install  # noqa: F401  (fixtures)
+    from ros_helpers import installed_executable, running_process, wait_for_messages
+
+    pytestmark = pytest.mark.ros
+
+    def test_x(ros_install, rclpy_node):
+        exe = installed_executable(ros_install, "finetrack_ros", "finetrack_node")
+        with running_process([exe]) as proc:
+            msgs = wait_for_messages(rclpy_node, MsgType, "/finetrack_node/topic")
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+REQUIRE_ROS_VAR = "FINETRACK_REQUIRE_ROS"
+PACKAGE = "finetrack_ros"
+# One DDS domain per pytest process (valid ids 1..101 on default ports).
+DOMAIN_ID = 1 + os.getpid() % 101
+# How long an installed executable gets to exit after SIGINT before it is killed, s.
+STOP_TIMEOUT_S = 10.0
+# Default wait for messages, discovery and predicates, s (the CI machine is slow and shared).
+DEFAULT_TIMEOUT_S = 20.0
+
+
+def ros_required() -> bool:
+    """True when ROS tests must fail rather than skip (``FINETRACK_REQUIRE_ROS=1``)."""
+    return os.environ.get(REQUIRE_ROS_VAR, "0") not in ("", "0")
+
+
+def ros_unavailable(reason: str) -> None:
+    """Skip the test, or fail it when ROS is required. Never returns."""
+    if ros_required():
+        pytest.fail(f"{REQUIRE_ROS_VAR}=1 but ROS is unavailable: {reason}", pytrace=False)
+    pytest.skip(f"ROS unavailable: {reason} (run scripts/test.sh)")
+
+
+@dataclass(frozen=True)
+class RosInstall:
+    """A colcon install space holding finetrack_ros (and its underlay)."""
+
+    root: Path  # e.g. <repo>/install
+
+    def prefix(self, package: str = PACKAGE) -> Path:
+        """Install prefix of ``package`` (colcon's isolated layout)."""
+        return self.root / package
+
+
+def find_install(root: Path | None = None) -> RosInstall:
+    """The sourced colcon install of finetrack_ros, or skip/fail saying what is missing."""
+    try:
+        import rclpy  # noqa: F401
+    except ImportError as err:
+        ros_unavailable(f"cannot import rclpy ({err})")
+    root = Path(root or REPO_ROOT / "install")
+    marker = root / PACKAGE / "share" / PACKAGE / "package.xml"
+    if not marker.is_file():
+        ros_unavailable(f"no colcon install at {root} (missing {marker})")
+    prefixes = os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep)
+    if str(root / PACKAGE) not in prefixes:
+        ros_unavailable(f"{root}/setup.bash is not sourced (AMENT_PREFIX_PATH={prefixes})")
+    try:
+        import finetrack_ros.msg  # noqa: F401  (the generated messages)
+    except ImportError as err:
+        ros_unavailable(f"cannot import the generated finetrack_ros.msg ({err})")
+    return RosInstall(root)
+
+
+@pytest.fixture(scope="session")
+def ros_install() -> RosInstall:
+    """The sourced colcon install (skips, or fails under FINETRACK_REQUIRE_ROS=1)."""
+    return find_install()
+
+
+@pytest.fixture
+def rclpy_node(ros_install: RosInstall) -> Iterator["RclpyTestNode"]:
+    """An rclpy node in the test process, on this run's domain."""
+    with rclpy_test_node() as test_node:
+        yield test_node
+
+
+def ros_environment(overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment for ROS processes of this test run: the sourced one, this run's domain,
+    localhost-only discovery, unbuffered Python output."""
+    env = dict(os.environ)
+    env.update(ROS_DOMAIN_ID=str(DOMAIN_ID), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
+               PYTHONUNBUFFERED="1")
+    env.update(overrides or {})
+    return env
+
+
+def installed_executable(install: RosInstall, package: str, name: str) -> Path:
+    """``lib/<package>/<name>`` of the install, as ``ros2 run <package> <name>`` runs it."""
+    path = install.prefix(package) / "lib" / package / name
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        pytest.fail(f"installed executable missing or not executable: {path}", pytrace=False)
+    return path
+
+
+class RunningProcess:
+    """An installed executable running as a subprocess; its output goes to a log file."""
+
+    def __init__(self, popen: subprocess.Popen, log_path: Path) -> None:
+        self.popen = popen
+        self.log_path = log_path
+
+    def output(self) -> str:
+        """Everything the process printed so far (stdout and stderr)."""
+        return self.log_path.read_text(errors="replace")
+
+    def assert_running(self) -> None:
+        if self.popen.poll() is not None:
+            pytest.fail(f"process exited with {self.popen.returncode}:\n{self.output()}",
+                        pytrace=False)
+
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> int:
+        """SIGINT (like Ctrl-C), then kill after ``timeout`` s; returns the exit code."""
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGINT)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        return self.popen.returncode
+
+
+@contextmanager
+def running_process(command: list[str | Path], env: dict[str, str] | None = None
+                    ) -> Iterator[RunningProcess]:
+    """Run ``command`` with :func:`ros_environment`; stopped (SIGINT, then kill) on exit."""
+    with tempfile.TemporaryDirectory(prefix="finetrack_ros_test_") as tmp:
+        log_path = Path(tmp) / "output.log"
+        with open(log_path, "wb") as log:
+            popen = subprocess.Popen([str(c) for c in command], env=env or ros_environment(),
+                                     stdout=log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        proc = RunningProcess(popen, log_path)
+        try:
+            yield proc
+        finally:
+            proc.stop()
+
+
+@dataclass
+class RclpyTestNode:
+    """An rclpy node in the test process with its own context and executor."""
+
+    node: Any
+    executor: Any
+
+    def spin_until(self, predicate: Callable[[], bool], timeout: float = DEFAULT_TIMEOUT_S,
+                   what: str = "condition") -> None:
+        """Spin until ``predicate()`` is true; fail naming ``what`` after ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}", pytrace=False)
+            self.executor.spin_once(timeout_sec=0.05)
+
+    def spin_for(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.executor.spin_once(timeout_sec=0.05)
+
+
+@contextmanager
+def rclpy_test_node(name: str = "finetrack_test") -> Iterator[RclpyTestNode]:
+    """A node on this run's domain (see :func:`ros_environment`), shut down on exit."""
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+
+    os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"  # read by the RMW at init
+    context = rclpy.Context()
+    rclpy.init(context=context, domain_id=DOMAIN_ID)
+    executor = SingleThreadedExecutor(context=context)
+    node = rclpy.create_node(name, context=context)
+    executor.add_node(node)
+    try:
+        yield RclpyTestNode(node, executor)
+    finally:
+        executor.shutdown()
+        node.destroy_node()
+        context.try_shutdown()
+
+
+def wait_for_subscribers(test_node: RclpyTestNode, publisher: Any, count: int = 1,
+                         timeout: float = DEFAULT_TIMEOUT_S) -> None:
+    """Spin until ``publisher`` is matched with at least ``count`` subscriptions."""
+    test_node.spin_until(lambda: publisher.get_subscription_count() >= count, timeout,
+                         f"{count} subscriber(s) on {publisher.topic_name}")
+
+
+def wait_for_publishers(test_node: RclpyTestNode, topic: str, count: int = 1,
+                        timeout: float = DEFAULT_TIMEOUT_S) -> None:
+    """Spin until ``topic`` has at least ``count`` publishers."""
+    test_node.spin_until(lambda: test_node.node.count_publishers(topic) >= count, timeout,
+                         f"{count} publisher(s) on {topic}")
+
+
+class MessageCollector:
+    """Subscribes ``topic`` and keeps every message received, in order."""
+
+    def __init__(self, test_node: RclpyTestNode, msg_type: Any, topic: str,
+                 qos: Any = 10) -> None:
+        self.test_node = test_node
+        self.topic = topic
+        self.messages: list[Any] = []
+        self.subscription = test_node.node.create_subscription(
+            msg_type, topic, self.messages.append, qos)
+
+    def wait_for(self, predicate: Callable[[list[Any]], bool],
+                 timeout: float = DEFAULT_TIMEOUT_S, what: str = "messages") -> list[Any]:
+        """Spin until ``predicate(messages)``; fail naming ``what`` and the topic."""
+        self.test_node.spin_until(lambda: predicate(self.messages), timeout,
+                                  f"{what} on {self.topic} (got {len(self.messages)})")
+        return self.messages
+
+    def wait_for_count(self, count: int, timeout: float = DEFAULT_TIMEOUT_S) -> list[Any]:
+        return self.wait_for(lambda msgs: len(msgs) >= count, timeout, f"{count} message(s)")
+
+
+def wait_for_messages(test_node: RclpyTestNode, msg_type: Any, topic: str, count: int = 1,
+                      timeout: float = DEFAULT_TIMEOUT_S, qos: Any = 10) -> list[Any]:
+    """Subscribe ``topic`` and return once ``count`` messages arrived (fail on timeout)."""
+    collector = MessageCollector(test_node, msg_type, topic, qos)
+    try:
+        return collector.wait_for_count(count, timeout)
+    finally:
+        test_node.node.destroy_subscription(collector.subscription)
