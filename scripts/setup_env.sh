@@ -111,7 +111,7 @@ ensure_venv() {
     log "Python packages up to date"
     return 0
   fi
-  local pip=("$VENV/bin/python" -m pip install --disable-pip-version-check -q)
+  local pip=("$VENV/bin/python" -m pip install --disable-pip-version-check -qq)
   if [[ -n "$ROS_SETUP" ]]; then
     # ROS's compiled message modules are built against the system numpy: keep its major.
     local sys_numpy

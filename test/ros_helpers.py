@@ -97,7 +97,7 @@ def ros_install() -> RosInstall:
 
 
 @pytest.fixture
-def rclpy_node(ros_install: RosInstall) -> Iterator["RclpyTestNode"]:
+def rclpy_node(ros_install: RosInstall) -> Iterator[RclpyTestNode]:
     """An rclpy node in the test process, on this run's domain."""
     with rclpy_test_node() as test_node:
         yield test_node

@@ -88,3 +88,9 @@ def test_bad_sources(tmp_path, confident_nano, capsys) -> None:
     (tmp_path / "empty").mkdir()
     assert _detect(tmp_path / "empty", tmp_path / "d.txt", confident_nano) == 2
     assert "no images" in capsys.readouterr().err
+
+
+def test_classes_outside_the_model_are_refused(tmp_path, confident_nano, capsys) -> None:
+    folder = _images(tmp_path / "frames", count=1)
+    assert _detect(folder, tmp_path / "d.txt", confident_nano, "--classes", "0,5") == 2
+    assert "--classes [5]" in capsys.readouterr().err

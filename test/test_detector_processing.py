@@ -66,9 +66,14 @@ def test_nms_matches_brute_force(seed: int) -> None:
     scores = rng.permutation(n).astype(np.float32) / n  # distinct scores: a unique order
     classes = rng.integers(0, 3, n)
     for threshold in (0.3, 0.7):
-        keep = batched_nms(torch.from_numpy(boxes), torch.from_numpy(scores),
-                           torch.from_numpy(classes), threshold)
-        assert keep.tolist() == _reference_nms(boxes, scores, classes, threshold)
+        expected = _reference_nms(boxes, scores, classes, threshold)
+        for block_size in (1024, 16):  # one block, and many blocks
+            keep = batched_nms(torch.from_numpy(boxes), torch.from_numpy(scores),
+                               torch.from_numpy(classes), threshold, block_size=block_size)
+            assert keep.tolist() == expected
+        capped = batched_nms(torch.from_numpy(boxes), torch.from_numpy(scores),
+                             torch.from_numpy(classes), threshold, max_keep=5, block_size=16)
+        assert capped.tolist() == expected[:5]
 
 
 def test_postprocess_filters_by_obj_times_cls() -> None:
@@ -121,13 +126,22 @@ def test_random_weights_on_real_frame(shared_data) -> None:
     path = shared_data / "MOT17-mini/train/MOT17-05-FRCNN/img1/000001.jpg"
     frame = cv2.imread(str(path))
     assert frame is not None, path
-    detector = YOLOXDetector(None, "nano", 1, input_size=(256, 320), conf=0.0, nms=0.7)
+    detector = YOLOXDetector(None, "nano", 1, input_size=(128, 160), conf=0.0, nms=0.7)
     images, ratio = detector.preprocess(frame)
-    assert ratio == pytest.approx(min(256 / 480, 320 / 640))
+    assert ratio == pytest.approx(min(128 / 480, 160 / 640))
     raw = detector.forward(images)[0]
     detections = detector.postprocess(raw, ratio)
     boxes, _, _ = postprocess(raw, detector.config.postprocess)
     assert len(detections) > 0 and np.isfinite(detections.boxes_xyxy).all()
-    # same boxes as the network's, mapped from the 256x320 canvas back to the 480x640 frame
+    # same boxes as the network's, mapped from the 128x160 canvas back to the 480x640 frame
     np.testing.assert_allclose(detections.boxes_xyxy, boxes.numpy() / ratio, rtol=1e-5)
     assert np.all(np.diff(detections.scores) <= 0)  # sorted by score
+
+
+@pytest.mark.filterwarnings("ignore:YOLOXDetector")
+def test_detector_rejects_non_uint8_frames() -> None:
+    detector = YOLOXDetector(None, "nano", 1, input_size=(64, 64))
+    with pytest.raises(ValueError, match="uint8 BGR image, got shape \\(10, 10, 3\\) dtype float32"):
+        detector(np.zeros((10, 10, 3), np.float32))
+    with pytest.raises(ValueError, match="got shape \\(10, 10\\)"):
+        detector(np.zeros((10, 10), np.uint8))

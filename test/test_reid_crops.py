@@ -142,3 +142,21 @@ def test_extractor_rejects_bad_input(frame, extractor):
         extractor(frame, np.zeros((2, 5)))
     with pytest.raises(ValueError, match="fp16 needs a CUDA device"):
         FeatureExtractor(extractor.model, device="cpu", fp16=True)
+
+
+def test_real_frame_gt_boxes(shared_data, extractor):
+    """MOT17-05 frame 1 with all its ground-truth boxes, several leaving the image."""
+    seq = shared_data / "MOT17-mini" / "train" / "MOT17-05-FRCNN"
+    frame = cv2.imread(str(seq / "img1" / "000001.jpg"))
+    gt = np.loadtxt(seq / "gt" / "gt.txt", delimiter=",", ndmin=2)
+    tlwh = gt[gt[:, 0] == 1, 2:6]
+    boxes = np.hstack([tlwh[:, :2], tlwh[:, :2] + tlwh[:, 2:]]).astype(np.float32)
+    height, width = frame.shape[:2]
+    leaving = (boxes[:, 0] < 0) | (boxes[:, 1] < 0) | (boxes[:, 2] > width) | (boxes[:, 3] > height)
+    assert leaving.any() and (~leaving).any()
+    image = normalised_rgb(frame)
+    crops = batched_crops(frame, boxes)
+    for i, box in enumerate(boxes):
+        np.testing.assert_allclose(crops[i], bilinear_reference(image, box, CROP), atol=1e-4)
+    features = extractor(frame, boxes)
+    np.testing.assert_allclose(np.linalg.norm(features, axis=1), 1.0, atol=1e-5)

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from ros_helpers import rclpy_node, ros_install  # noqa: F401  (fixtures)
-from ros_helpers import (
+
+from ros_helpers import (  # noqa: F401  (fixtures)
     DEFAULT_TIMEOUT_S,
     MessageCollector,
     installed_executable,
+    rclpy_node,
+    ros_install,
     running_process,
     wait_for_subscribers,
 )
@@ -51,7 +53,7 @@ def link(rclpy_node, node_process):  # noqa: F811
 def image(encoding, shape, dtype, sec, step_padding=0, is_bigendian=False):
     from std_msgs.msg import Header
 
-    from finetrack_ros.ros.image_conversion import pixel_format, numpy_to_image_msg
+    from finetrack_ros.ros.image_conversion import numpy_to_image_msg, pixel_format
 
     rng = np.random.default_rng(sec)
     pixels = rng.integers(0, np.iinfo(dtype).max + 1, size=shape, dtype=dtype)

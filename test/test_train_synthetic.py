@@ -45,7 +45,8 @@ def make_synthetic_mot(root: Path, num_sequences: int = 2, num_frames: int = 6,
             ys = np.clip(ys + rng.normal(0, 2, num_people), 0, IMAGE_H - PERSON_H)
             for p in range(num_people):
                 _draw_person(image, int(xs[p]), int(ys[p]), colours[p])
-                rows.append(f"{frame},{p + 1},{int(xs[p])},{int(ys[p])},{PERSON_W},{PERSON_H},1,1,1.0")
+                x, y = int(xs[p]), int(ys[p])
+                rows.append(f"{frame},{p + 1},{x},{y},{PERSON_W},{PERSON_H},1,1,1.0")
             rows.append(f"{frame},90,5,5,20,40,1,2,1.0")   # not a pedestrian
             rows.append(f"{frame},91,5,5,20,40,0,1,1.0")   # ignored (conf 0)
             rows.append(f"{frame},92,5,5,20,40,1,1,0.05")  # nearly invisible

@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         print("note: boxmot not installed, peer column skipped "
               "(pip install --no-deps boxmot rich platformdirs)")
     header = (f"{'objects':>7}  {'iou med':>8} {'iou p95':>8}  {'fused med':>9} {'fused p95':>9}"
-              f"  {'boxmot med':>10} {'boxmot p95':>10}  {'iou/boxmot':>10} {'fused/iou':>9}")
+              f"  {'boxmot med':>10} {'boxmot p95':>10}  {'iou/boxmot':>10}  {'fused/iou':>9}")
     print("per-frame update time in ms (median, p95)")
     print(header)
     for n in args.objects:

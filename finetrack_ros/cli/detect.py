@@ -147,6 +147,10 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     from tqdm import tqdm
 
+    bad = [c for c in args.classes if not 0 <= c < args.num_classes]
+    if bad:
+        raise ValueError(f"--classes {bad}: class indices must be in [0, {args.num_classes}) "
+                         f"for --num-classes {args.num_classes}")
     detector = build_detector(args, conf=args.conf, nms=args.nms, device=args.device,
                               fp16=args.fp16, compile=args.compile)
     total, frames = iter_frames(args.source)

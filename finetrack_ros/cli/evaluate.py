@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="TrackEval preprocessing rules (auto: MOT15 if GT has no classes)")
     parser.add_argument("--gt-topic", default="/ground_truth",
                         help="Detection2DArray topic holding ground truth when --gt is a bag")
-    parser.add_argument("--results-topic", default="/tracks",
+    parser.add_argument("--results-topic", default="/finetrack/tracks",
                         help="Detection2DArray topic holding tracks when --results is a bag")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--csv", type=Path, help="also write all metrics to this CSV file")

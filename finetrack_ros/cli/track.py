@@ -91,7 +91,7 @@ def track_sequence(seq_dir, config, det_path=None, out_path=None, seq_frame_rate
     elapsed = time.perf_counter() - start
     out = write_results(out_path or Path("results") / f"{seq.name}.txt", rows)
     fps = num_frames / elapsed if elapsed > 0 else float("inf")
-    return (f"{seq.name}: {num_frames} frames, {fps:.0f} fps, {len(ids)} tracks, "
+    return (f"{seq.name}: {num_frames} frames, {fps:.1f} fps, {len(ids)} tracks, "
             f"{len(rows)} boxes -> {out}")
 
 

@@ -1,8 +1,8 @@
 """``finetrack train-reid``: train the FineTrack Re-ID network on MOTChallenge ground truth.
 
 Single process: ``finetrack train-reid --data MOT17/train --out runs/reid``.
-Several GPUs: ``torchrun --nproc_per_node 4 -m finetrack_ros.cli train-reid ...``
-(each rank reads RANK / WORLD_SIZE / LOCAL_RANK from the environment).
+Several GPUs: ``torchrun --nproc_per_node 4 --no-python finetrack train-reid ...``
+(each rank reads RANK / WORLD_SIZE / LOCAL_RANK from the environment and trains with DDP).
 """
 from __future__ import annotations
 
@@ -34,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
     summary = trainer.fit()
     if trainer.rank == 0:
         last = summary["epochs"][-1] if summary["epochs"] else {}
+        val = {k: last[k] for k in ("rank1", "mAP", "num_queries") if k in last}
         print(json.dumps({"out": str(args.out), "steps": summary["steps"],
                           "first_loss": summary["first_loss"], "last_loss": summary["last_loss"],
-                          "val": {k: last[k] for k in ("rank1", "mAP", "num_queries") if k in last}}))
+                          "val_at_init": summary["val_at_init"], "val": val}))
     return 0

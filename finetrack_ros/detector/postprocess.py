@@ -9,6 +9,9 @@ from dataclasses import dataclass
 
 import torch
 
+# Boxes per block of the blocked NMS sweep (memory ~ NMS_BLOCK² booleans per block).
+NMS_BLOCK = 1024
+
 
 @dataclass(frozen=True)
 class PostprocessConfig:
@@ -34,40 +37,54 @@ def cxcywh_to_xyxy(boxes: torch.Tensor) -> torch.Tensor:
     return torch.cat([cxcy - wh / 2, cxcy + wh / 2], dim=-1)
 
 
-def box_iou_one_to_many(box: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
-    """IoU of one xyxy box (4,) against (N, 4) boxes → (N,)."""
-    top_left = torch.maximum(box[:2], boxes[:, :2])
-    bottom_right = torch.minimum(box[2:], boxes[:, 2:])
-    inter = (bottom_right - top_left).clamp(min=0).prod(dim=1)
-    area = (box[2:] - box[:2]).clamp(min=0).prod()
-    areas = (boxes[:, 2:] - boxes[:, :2]).clamp(min=0).prod(dim=1)
-    return inter / (area + areas - inter).clamp(min=1e-12)
+def box_iou(boxes_a: torch.Tensor, boxes_b: torch.Tensor) -> torch.Tensor:
+    """Pairwise IoU of (N, 4) and (M, 4) xyxy boxes → (N, M)."""
+    top_left = torch.maximum(boxes_a[:, None, :2], boxes_b[None, :, :2])
+    bottom_right = torch.minimum(boxes_a[:, None, 2:], boxes_b[None, :, 2:])
+    inter = (bottom_right - top_left).clamp(min=0).prod(dim=2)
+    area_a = (boxes_a[:, 2:] - boxes_a[:, :2]).clamp(min=0).prod(dim=1)
+    area_b = (boxes_b[:, 2:] - boxes_b[:, :2]).clamp(min=0).prod(dim=1)
+    return inter / (area_a[:, None] + area_b[None, :] - inter).clamp(min=1e-12)
 
 
 def nms(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float,
-        max_keep: int | None = None) -> torch.Tensor:
+        max_keep: int | None = None, block_size: int = NMS_BLOCK) -> torch.Tensor:
     """Greedy NMS: indices (into ``boxes``) of kept boxes, highest score first.
 
     Args:
         boxes: (N, 4) xyxy. scores: (N,). A box is dropped when its IoU with a kept,
             higher-scored box is > ``iou_threshold``. ``max_keep`` stops early.
-    Cost is O(kept · N), with no N × N matrix.
+
+    Boxes are visited in score order in blocks of ``block_size``: IoUs are computed on
+    the device (block × kept, block × block), and only the inherently sequential sweep
+    inside a block runs on the host, on a boolean matrix. Memory is O(block · (block + kept)).
     """
     order = torch.argsort(scores, descending=True, stable=True)
-    keep = []
-    while order.numel() > 0 and (max_keep is None or len(keep) < max_keep):
-        best = order[0]
-        keep.append(best)
-        rest = order[1:]
-        ious = box_iou_one_to_many(boxes[best], boxes[rest])
-        order = rest[ious <= iou_threshold]
-    if not keep:
-        return torch.zeros(0, dtype=torch.long, device=boxes.device)
-    return torch.stack(keep)
+    sorted_boxes = boxes[order]
+    kept: list[int] = []  # positions in ``order``
+    limit = len(order) if max_keep is None else max_keep
+    for start in range(0, len(order), block_size):
+        if len(kept) >= limit:
+            break
+        block = sorted_boxes[start:start + block_size]
+        alive = torch.ones(len(block), dtype=torch.bool, device=boxes.device)
+        if kept:
+            previous = sorted_boxes[torch.tensor(kept, device=boxes.device)]
+            alive &= ~(box_iou(block, previous) > iou_threshold).any(dim=1)
+        suppresses = torch.triu(box_iou(block, block) > iou_threshold, diagonal=1)
+        alive_np, suppresses_np = alive.cpu().numpy(), suppresses.cpu().numpy()
+        for i in range(len(block)):
+            if alive_np[i]:
+                kept.append(start + i)
+                if len(kept) >= limit:
+                    break
+                alive_np &= ~suppresses_np[i]
+    return order[torch.tensor(kept, dtype=torch.long, device=boxes.device)]
 
 
 def batched_nms(boxes: torch.Tensor, scores: torch.Tensor, class_ids: torch.Tensor,
-                iou_threshold: float, max_keep: int | None = None) -> torch.Tensor:
+                iou_threshold: float, max_keep: int | None = None,
+                block_size: int = NMS_BLOCK) -> torch.Tensor:
     """Class-aware NMS: boxes of different classes never suppress each other.
 
     Shifts each class's boxes by ``class_id · (max coordinate + 1)`` so classes cannot
@@ -77,7 +94,7 @@ def batched_nms(boxes: torch.Tensor, scores: torch.Tensor, class_ids: torch.Tens
         return torch.zeros(0, dtype=torch.long, device=boxes.device)
     offset = boxes.max() - boxes.min() + 1
     shifted = boxes - boxes.min() + class_ids.to(boxes.dtype)[:, None] * offset
-    return nms(shifted, scores, iou_threshold, max_keep)
+    return nms(shifted, scores, iou_threshold, max_keep, block_size)
 
 
 def postprocess(predictions: torch.Tensor, config: PostprocessConfig

@@ -40,15 +40,17 @@ def letterbox(frame_bgr: np.ndarray, input_size: tuple[int, int],
     """Resize keeping the aspect ratio and paste top-left on a ``pad_value`` canvas.
 
     Args:
-        frame_bgr: (h, w, 3) uint8 BGR image.
+        frame_bgr: (h, w, 3) uint8 BGR image (ValueError naming shape/dtype otherwise).
         input_size: (H, W) of the canvas.
 
     Returns:
         canvas (H, W, 3) uint8 and the scale ``r`` (canvas pixels per image pixel).
     """
-    if frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3 or frame_bgr.size == 0:
-        raise ValueError(f"letterbox: expected an (h, w, 3) BGR image, got shape "
-                         f"{frame_bgr.shape}")
+    if (not isinstance(frame_bgr, np.ndarray) or frame_bgr.dtype != np.uint8
+            or frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3 or frame_bgr.size == 0):
+        raise ValueError(f"letterbox: expected an (h, w, 3) uint8 BGR image, got shape "
+                         f"{getattr(frame_bgr, 'shape', None)} dtype "
+                         f"{getattr(frame_bgr, 'dtype', type(frame_bgr).__name__)}")
     height, width = input_size
     ratio = min(height / frame_bgr.shape[0], width / frame_bgr.shape[1])
     new_w, new_h = int(frame_bgr.shape[1] * ratio), int(frame_bgr.shape[0] * ratio)

@@ -27,6 +27,7 @@ FIELDS = {
     "ML": ("CLEAR", "ML"), "Frag": ("CLEAR", "Frag"), "IDP": ("Identity", "IDP"),
     "IDR": ("Identity", "IDR"),
 }
+MAX_CLASS_ID = 12  # MOTChallenge classes: 1 pedestrian ... 12 occluder full
 # fields that are fractions (printed as percentages)
 FRACTIONS = {"HOTA", "DetA", "AssA", "LocA", "MOTA", "MOTP", "IDF1", "IDP", "IDR"}
 
@@ -45,11 +46,11 @@ class SequencePair:
 
 
 def detect_benchmark(gt_path: Path) -> str:
-    """'MOT15' when the GT has no class column (all -1, 2DMOT2015), else 'MOT17'."""
-    rows = read_mot_txt(gt_path)
-    if len(rows) == 0 or np.all(rows[:, CLASS] <= 0):
-        return "MOT15"
-    return "MOT17"
+    """'MOT17' when column 8 holds MOT16/17 class ids (integers 1..12) on every row, else
+    'MOT15' (2DMOT2015 GT has -1 or world coordinates there)."""
+    classes = read_mot_txt(gt_path)[:, CLASS]
+    is_class = (classes == np.round(classes)) & (classes >= 1) & (classes <= MAX_CLASS_ID)
+    return "MOT17" if len(classes) and bool(np.all(is_class)) else "MOT15"
 
 
 def evaluate_sequences(

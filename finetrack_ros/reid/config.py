@@ -86,7 +86,8 @@ class ReIDConfig:
         ]
         for ok, name, expected in checks:
             if not ok:
-                raise ValueError(f"ReIDConfig.{name} = {getattr(self, name)!r}: expected {expected}")
+                value = getattr(self, name)
+                raise ValueError(f"ReIDConfig.{name} = {value!r}: expected {expected}")
 
     @property
     def output_dim(self) -> int:
@@ -113,7 +114,8 @@ class ReIDConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ValueError(f"{source}: unknown ReIDConfig field(s) {unknown}; known: {sorted(known)}")
+            raise ValueError(f"{source}: unknown ReIDConfig field(s) {unknown}; "
+                             f"known: {sorted(known)}")
         return cls.preset(preset, **values)
 
     @classmethod

@@ -65,11 +65,14 @@ def boxes_region(boxes_xyxy: np.ndarray, image_hw: tuple[int, int]) -> tuple[int
 
 
 def upload_frame(frame_bgr: np.ndarray, device: torch.device | str) -> torch.Tensor:
-    """(H, W, 3) uint8 BGR -> (1, 3, H, W) float32 BGR 0..255 on ``device`` (channels-last
-    memory, which ``grid_sample`` reads fastest on CPU). Uploads uint8: a quarter the bytes."""
+    """(H, W, 3) uint8 BGR -> (1, 3, H, W) float32 BGR 0..255 on ``device``.
+
+    Uploads uint8 (a quarter of the bytes); the result is a channels-last view, which
+    ``grid_sample`` reads fastest on CPU. Channels are swapped later, on the small crops.
+    """
     check_frame(frame_bgr)
     image = torch.from_numpy(np.ascontiguousarray(frame_bgr)).to(device)  # (H, W, 3) uint8
-    return image.permute(2, 0, 1).unsqueeze(0).float()  # (1, 3, H, W) float, channels-last
+    return image.permute(2, 0, 1).unsqueeze(0).float()  # (1, 3, H, W) BGR
 
 
 def boxes_to_grid(boxes_xyxy: torch.Tensor, image_hw: tuple[int, int],
@@ -97,8 +100,9 @@ def sample_points(boxes_xyxy: torch.Tensor,
                   crop_hw: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
     """Image x (N, w) and y (N, h) of the crop-cell centres (continuous pixel coordinates)."""
     crop_h, crop_w = crop_hw
-    steps_x = (torch.arange(crop_w, device=boxes_xyxy.device, dtype=boxes_xyxy.dtype) + 0.5) / crop_w
-    steps_y = (torch.arange(crop_h, device=boxes_xyxy.device, dtype=boxes_xyxy.dtype) + 0.5) / crop_h
+    like = {"device": boxes_xyxy.device, "dtype": boxes_xyxy.dtype}
+    steps_x = (torch.arange(crop_w, **like) + 0.5) / crop_w  # (w,) fractions of the width
+    steps_y = (torch.arange(crop_h, **like) + 0.5) / crop_h  # (h,)
     x1, y1, x2, y2 = boxes_xyxy.unbind(dim=1)  # (N,) each
     xs = x1[:, None] + steps_x[None] * (x2 - x1)[:, None]  # (N, w)
     ys = y1[:, None] + steps_y[None] * (y2 - y1)[:, None]  # (N, h)
@@ -130,7 +134,8 @@ def crop_boxes(image: torch.Tensor, boxes_xyxy: torch.Tensor,
         crop_hw: (h, w).
 
     Returns:
-        (N, C, h, w). Out-of-image samples read zero (bilinear blend at the border).
+        (N, C, h, w), a non-contiguous view of one (1, C, N h, w) sample. Out-of-image
+        samples read zero (bilinear blend at the border).
     """
     if image.dim() != 4 or image.shape[0] != 1:
         raise ValueError(f"crop_boxes: image must be (1, C, H, W), got {tuple(image.shape)}")
@@ -142,7 +147,7 @@ def crop_boxes(image: torch.Tensor, boxes_xyxy: torch.Tensor,
     # All crops stacked along the height of one grid: the image is not copied N times.
     stacked = F.grid_sample(image, grid.reshape(1, n * crop_h, crop_w, 2), mode="bilinear",
                             padding_mode="zeros", align_corners=False)  # (1, C, N h, w)
-    return stacked.reshape(channels, n, crop_h, crop_w).transpose(0, 1).contiguous()
+    return stacked.view(channels, n, crop_h, crop_w).transpose(0, 1)  # (N, C, h, w)
 
 
 def crop_and_normalise(frame_bgr: np.ndarray, boxes_xyxy: np.ndarray,
@@ -172,9 +177,14 @@ def crop_and_normalise(frame_bgr: np.ndarray, boxes_xyxy: np.ndarray,
     image = upload_frame(frame_bgr[y0:y1, x0:x1], device)  # (1, 3, y1-y0, x1-x0) BGR
     boxes_t = torch.from_numpy(boxes).to(image.device)  # (N, 4)
     offset = boxes_t.new_tensor([x0, y0, x0, y0])
-    crops = crop_boxes(image, boxes_t - offset, crop_hw).flip(1)  # (N, 3, h, w) RGB 0..255
-    mean = torch.tensor(mean_rgb, device=image.device).view(1, 3, 1, 1) * 255.0
-    std = torch.tensor(std_rgb, device=image.device).view(1, 3, 1, 1) * 255.0
-    # pad with the mean: zero padding removed (1 - inside) of each sample's weight
-    outside = 1.0 - inside_weight(boxes_t, image_hw, crop_hw)  # (N, 1, h, w)
-    return (crops + outside * mean - mean) / std  # (N, 3, h, w)
+    crops_bgr = crop_boxes(image, boxes_t - offset, crop_hw)  # (N, 3, h, w) BGR 0..255
+    inside = inside_weight(boxes_t, image_hw, crop_hw)[:, 0]  # (N, h, w)
+    out = torch.empty((len(boxes), 3, *crop_hw), device=image.device)
+    # (x - mean) / std with the mean standing in for the zero padding: x was sampled with
+    # zeros outside, so x_padded = x + (1 - inside) mean and the result is
+    # x / std - inside mean / std. Written channel by channel, swapping BGR -> RGB.
+    for rgb in range(3):
+        mean, std = 255.0 * mean_rgb[rgb], 255.0 * std_rgb[rgb]
+        torch.mul(crops_bgr[:, 2 - rgb], 1.0 / std, out=out[:, rgb])
+        out[:, rgb].add_(inside, alpha=-mean / std)
+    return out  # (N, 3, h, w) RGB, normalised

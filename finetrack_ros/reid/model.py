@@ -70,7 +70,8 @@ class FineTrackReID(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor | dict[str, torch.Tensor]:
         if images.dim() != 4 or images.shape[1] != 3:
-            raise ValueError(f"FineTrackReID: expected crops (N, 3, H, W), got {tuple(images.shape)}")
+            raise ValueError(f"FineTrackReID: expected crops (N, 3, H, W), "
+                             f"got {tuple(images.shape)}")
         if self.training and not self.config.num_classes:
             raise ValueError("FineTrackReID: training mode needs ReIDConfig.num_classes > 0 "
                              "(the number of training identities), got 0")

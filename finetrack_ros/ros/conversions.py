@@ -10,7 +10,7 @@ pixels of the input image (axis-aligned, theta = 0).
 """
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from std_msgs.msg import Header
@@ -161,7 +161,3 @@ def empty_header(frame_id: str = "", stamp=None) -> Header:
         header.stamp = stamp
     return header
 
-
-def score_threshold(detector_conf: Optional[float], external: bool) -> float:
-    """LabelInfo threshold: the detector's ``conf``, or 0 when detections come from outside."""
-    return 0.0 if external or detector_conf is None else float(detector_conf)

@@ -122,6 +122,7 @@ class FineTrackNode(Node):
         self.frames_out = 0
         self.bad_frames = 0
         self._last_bad_log = 0.0
+        self._last_bad_reason = ""
 
     # --- parameters ------------------------------------------------------------------
     def param(self, name: str) -> Any:
@@ -276,18 +277,25 @@ class FineTrackNode(Node):
         """(H, W, 3) uint8 BGR, or None for a bad frame (logged with its reason, counted)."""
         try:
             frame = image_msg_to_bgr(msg)
-            if frame.size == 0:
-                raise ValueError(f"empty image {frame.shape}")
-            return frame
         except (ValueError, TypeError) as err:
-            self.bad_frames += 1
-            now = time.monotonic()
-            if now - self._last_bad_log >= BAD_FRAME_LOG_PERIOD_S:
-                self._last_bad_log = now
-                self.get_logger().warning(
-                    f"skipping bad frame at stamp {msg.header.stamp.sec}."
-                    f"{msg.header.stamp.nanosec:09d}: {err} ({self.bad_frames} bad so far)")
+            self._skip_frame(msg, str(err))
             return None
+        if frame.size == 0:
+            self._skip_frame(msg, f"empty image {frame.shape}")
+            return None
+        return frame
+
+    def _skip_frame(self, msg: Any, reason: str) -> None:
+        """Count a frame that cannot be tracked; log each new reason, repeats throttled."""
+        self.bad_frames += 1
+        now = time.monotonic()
+        repeated = reason == self._last_bad_reason
+        if repeated and now - self._last_bad_log < BAD_FRAME_LOG_PERIOD_S:
+            return
+        self._last_bad_log, self._last_bad_reason = now, reason
+        stamp = msg.header.stamp
+        self.get_logger().warning(f"skipping bad frame at stamp {stamp.sec}."
+                                  f"{stamp.nanosec:09d}: {reason} ({self.bad_frames} bad so far)")
 
     def _check_time(self, stamp_ns: int) -> None:
         if self.last_stamp_ns is not None and stamp_ns < self.last_stamp_ns:
@@ -307,7 +315,11 @@ class FineTrackNode(Node):
         detections = None
         if detections_msg is not None:
             detections = conversions.detection_array_to_detections(detections_msg, self.classes)
-        result = self.pipeline.process(frame, detections)
+        try:
+            result = self.pipeline.process(frame, detections)
+        except (ValueError, RuntimeError) as err:  # e.g. out of GPU memory on a huge frame
+            self._skip_frame(image_msg, f"pipeline failed: {err}")
+            return
         self._publish(image_msg.header, frame, result.tracks)
         self.frames_out += 1
         elapsed_ms = (time.perf_counter() - start) * 1000.0

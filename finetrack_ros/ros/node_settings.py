@@ -96,6 +96,8 @@ PARAMETERS: tuple[ParamSpec, ...] = (
     ParamSpec("device", AUTO_DEVICE, "torch device: auto (cuda if available, else cpu), "
               "cpu, cuda, cuda:1"),
     ParamSpec("fp16", False, "half precision networks (CUDA only)"),
+    ParamSpec("num_threads", 0, "torch CPU threads; 0 = torch's default (all cores); 1 is "
+              "often fastest on a loaded CPU", 0, 256),
     ParamSpec("image_qos", "sensor_data", "image subscription QoS: sensor_data "
               "(best effort, depth 1) or reliable (depth 1)", choices=IMAGE_QOS_CHOICES),
     ParamSpec("image_transport", "raw", "raw: sensor_msgs/Image on 'image'; compressed: "
@@ -211,6 +213,10 @@ def build_pipeline(settings: dict[str, Any]):
     from finetrack_ros.tracker import ByteTracker
 
     device = resolve_device(settings["device"])
+    if settings.get("num_threads", 0) > 0:
+        import torch
+
+        torch.set_num_threads(int(settings["num_threads"]))
     flat_tracker = {f"tracker.{k}": v for k, v in settings["tracker"].items()}
     tracker = ByteTracker(tracker_config(flat_tracker))
     detector = None
@@ -261,7 +267,8 @@ def _build_extractor(section: dict[str, Any], device: str, fp16: bool):
         for field, value in expected.items():
             stored = getattr(model.config, field)
             if stored != value:
+                shown = list(value) if isinstance(value, tuple) else value
                 raise ValueError(f"reid.checkpoint {checkpoint}: stored {field} = {stored!r} "
-                                 f"but parameter reid.{field} = {list(value) if isinstance(value, tuple) else value!r}; "
-                                 f"set reid.{field} to match (or to 0 / [] to accept the file)")
+                                 f"but parameter reid.{field} = {shown!r}; set reid.{field} "
+                                 "to match (or to 0 / [] to accept the file)")
     return FeatureExtractor(model, device=device, fp16=fp16, batch_size=section["batch_size"])

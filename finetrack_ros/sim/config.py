@@ -56,8 +56,8 @@ class SceneConfig:
         horizon: horizon height as a fraction of image height (top of the walkable ground).
         person_height_at_bottom: height of a person standing at the bottom image row, as a
             fraction of image height; heights shrink linearly towards the horizon.
-        min_depth: nearest walkable row is 1.0; farthest is this fraction of the way from the
-            horizon to the bottom row (0..1); larger = people stay nearer and bigger.
+        min_depth: where the farthest walkable row (depth 0) lies, as a fraction of the way
+            from the horizon (0) to the bottom row (1); larger = people stay nearer and bigger.
         walk_speed: walking speed in person heights per second (about 0.8 for real people).
         speed_change_rate: probability per second that a person changes speed or pauses.
         occluded_speed_change_rate: the same while the person is mostly hidden, so motion

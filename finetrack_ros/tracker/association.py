@@ -34,6 +34,7 @@ def fuse_appearance(
     track_features: np.ndarray,
     det_features: np.ndarray,
     track_has_feature: Optional[np.ndarray] = None,
+    det_has_feature: Optional[np.ndarray] = None,
 ) -> np.ndarray:
     """FineTrack's fused distance ``d = sqrt(d~_feat * d_iou)``.
 
@@ -45,6 +46,8 @@ def fuse_appearance(
         track_features: (N, D) unit rows (smoothed track embeddings).
         det_features: (M, D) unit rows.
         track_has_feature: (N,) bool; rows without a feature keep their IoU cost.
+        det_has_feature: (M,) bool; columns without a feature (e.g. the zero rows a Re-ID
+            extractor gives for degenerate boxes) keep their IoU cost.
     Returns:
         (N, M) fused cost.
     """
@@ -53,17 +56,17 @@ def fuse_appearance(
     # where d_iou >= 1 the gate sets d~_feat = 1, so d = sqrt(d_iou): only overlapping pairs
     # need the embedding dot product (a few per track), which keeps this O(overlaps * D)
     fused = np.sqrt(np.maximum(iou_cost, 0.0))
-    gate = iou_cost < 1.0
-    if track_has_feature is not None:
-        gate &= np.asarray(track_has_feature, bool)[:, None]
-    rows, cols = np.nonzero(gate)
+    rows, cols = np.nonzero(iou_cost < 1.0)
     if len(rows):
         cos = np.einsum("kd,kd->k", track_features[rows], det_features[cols], dtype=np.float64)
         feat_dist = 1.0 - np.clip(cos, -1.0, 1.0)
         fused[rows, cols] = np.sqrt(feat_dist * iou_cost[rows, cols])
+    has = np.ones(iou_cost.shape, bool)
     if track_has_feature is not None:
-        fused = np.where(np.asarray(track_has_feature, bool)[:, None], fused, iou_cost)
-    return fused
+        has &= np.asarray(track_has_feature, bool)[:, None]
+    if det_has_feature is not None:
+        has &= np.asarray(det_has_feature, bool)[None, :]
+    return np.where(has, fused, iou_cost)
 
 
 def linear_assignment(

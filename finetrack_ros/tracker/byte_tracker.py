@@ -27,10 +27,13 @@ class _Dets:
     scores: np.ndarray  # (K,)
     class_ids: np.ndarray  # (K,) int64
     features: Optional[np.ndarray]  # (K, D) unit rows or None
+    has_feature: Optional[np.ndarray] = None  # (K,) bool: False for all-zero feature rows
 
     def subset(self, index: np.ndarray) -> "_Dets":
-        feats = None if self.features is None else self.features[index]
-        return _Dets(self.xyxy[index], self.scores[index], self.class_ids[index], feats)
+        if self.features is None:
+            return _Dets(self.xyxy[index], self.scores[index], self.class_ids[index], None)
+        return _Dets(self.xyxy[index], self.scores[index], self.class_ids[index],
+                     self.features[index], self.has_feature[index])
 
     def __len__(self) -> int:
         return len(self.scores)
@@ -73,7 +76,8 @@ class ByteTracker:
             boxes_xyxy: (N, 4) detections, pixels of the original image.
             scores: (N,) detection scores in [0, 1].
             class_ids: (N,) int class indices, or None (all 0).
-            embeddings: (N, D) unit Re-ID features, or None (IoU only).
+            embeddings: (N, D) unit Re-ID features, or None (IoU only); an all-zero row
+                means "no feature" for that box (it is then matched by IoU only).
         Returns:
             The activated TRACKED tracks passing the output box filters (ByteTrack's output).
         """
@@ -140,7 +144,8 @@ class ByteTracker:
         tracks = []
         for i in range(len(dets)):
             self._last_id += 1
-            feature = None if dets.features is None else dets.features[i]
+            feature = dets.features[i] if dets.features is not None and dets.has_feature[i] \
+                else None
             tracks.append(Track(self._last_id, means[i], covs[i], dets.scores[i],
                                 dets.class_ids[i], self.frame_id, feature))
         return tracks
@@ -156,21 +161,8 @@ class ByteTracker:
         # as ByteTrack: subtract the ids removed in *earlier* frames, then record this frame's
         lost = [t for t in lost if t.track_id not in self._removed_ids]
         self._removed_ids.update(t.track_id for t in removed)
-        self.tracked_tracks, self.lost_tracks = self._remove_duplicates(tracked, lost)
-
-    def _remove_duplicates(self, tracked: list[Track], lost: list[Track]):
-        """Tracked/lost pairs with IoU distance below the threshold: keep the longer track."""
-        dist = iou_distance(_boxes(tracked), _boxes(lost))
-        drop_tracked, drop_lost = set(), set()
-        for p, q in zip(*np.nonzero(dist < self.config.duplicate_iou_dist)):
-            age_p = tracked[p].frame_id - tracked[p].start_frame
-            age_q = lost[q].frame_id - lost[q].start_frame
-            if age_p > age_q:
-                drop_lost.add(q)
-            else:
-                drop_tracked.add(p)
-        return ([t for i, t in enumerate(tracked) if i not in drop_tracked],
-                [t for i, t in enumerate(lost) if i not in drop_lost])
+        self.tracked_tracks, self.lost_tracks = remove_duplicates(
+            tracked, lost, self.config.duplicate_iou_dist)
 
     def _output(self) -> list[Track]:
         """Activated tracked tracks whose box passes min_box_area and aspect_ratio_thresh."""
@@ -180,7 +172,7 @@ class ByteTracker:
         tracks = [t for t in self.tracked_tracks if t.is_activated]
         if not tracks:
             return []
-        tlwh = xyah_to_tlwh(np.stack([t.mean[:4] for t in tracks]))
+        tlwh = xyah_to_tlwh(np.array([t.mean[:4] for t in tracks]))
         area, ratio = tlwh[:, 2] * tlwh[:, 3], tlwh[:, 2] / tlwh[:, 3]
         keep = area > cfg.min_box_area
         if cfg.aspect_ratio_thresh > 0:
@@ -191,8 +183,8 @@ class ByteTracker:
     def _predict(self, tracks: list[Track]) -> None:
         if not tracks:
             return
-        means = np.stack([t.mean for t in tracks])
-        covs = np.stack([t.cov for t in tracks])
+        means = np.array([t.mean for t in tracks])
+        covs = np.array([t.cov for t in tracks])
         not_tracked = np.array([t.state != TrackState.TRACKED for t in tracks])
         means[not_tracked, V_HEIGHT] = 0.0
         means, covs = self.kalman.predict(means, covs)
@@ -206,9 +198,9 @@ class ByteTracker:
         if self.uses_appearance_in(stage) and dets.features is not None and cost.size:
             has = np.array([t.feature is not None for t in tracks])
             dim = dets.features.shape[1]
-            feats = np.stack([t.feature if t.feature is not None else np.zeros(dim, np.float32)
+            feats = np.array([t.feature if t.feature is not None else np.zeros(dim, np.float32)
                               for t in tracks])
-            cost = fuse_appearance(cost, feats, dets.features, has)
+            cost = fuse_appearance(cost, feats, dets.features, has, dets.has_feature)
         return cost
 
     def uses_appearance_in(self, stage: str) -> bool:
@@ -222,7 +214,7 @@ class ByteTracker:
         matched = [tracks[i] for i in matches[:, 0]]
         cols = matches[:, 1]
         means, covs = self.kalman.update(
-            np.stack([t.mean for t in matched]), np.stack([t.cov for t in matched]),
+            np.array([t.mean for t in matched]), np.array([t.cov for t in matched]),
             xyxy_to_xyah(dets.xyxy[cols]))
         activated, refound = [], []
         for k, track in enumerate(matched):
@@ -232,7 +224,9 @@ class ByteTracker:
             track.apply_match(dets.scores[j], dets.class_ids[j], self.frame_id, reactivate)
             (refound if reactivate else activated).append(track)
         if dets.features is not None:
-            update_features(matched, dets.features[cols], self.config.feature_momentum)
+            with_feature = dets.has_feature[cols]
+            update_features([t for t, ok in zip(matched, with_feature) if ok],
+                            dets.features[cols[with_feature]], self.config.feature_momentum)
         return activated, refound
 
     @staticmethod
@@ -255,14 +249,32 @@ class ByteTracker:
             if embeddings.ndim != 2 or len(embeddings) != n:
                 raise ValueError(
                     f"ByteTracker.update: embeddings must be ({n}, D), got {embeddings.shape}")
-        return _Dets(boxes, scores, class_ids, embeddings)
+        has_feature = None if embeddings is None else np.linalg.norm(embeddings, axis=1) > 0
+        return _Dets(boxes, scores, class_ids, embeddings, has_feature)
+
+
+def remove_duplicates(tracked: list[Track], lost: list[Track], max_iou_dist: float):
+    """ByteTrack's ``remove_duplicate_stracks``: for each tracked/lost pair with IoU distance
+    below ``max_iou_dist`` drop the shorter one (``frame_id - start_frame``; ties drop the
+    tracked one). Returns the filtered (tracked, lost) lists, order kept."""
+    dist = iou_distance(_boxes(tracked), _boxes(lost))
+    drop_tracked, drop_lost = set(), set()
+    for p, q in zip(*np.nonzero(dist < max_iou_dist)):
+        age_p = tracked[p].frame_id - tracked[p].start_frame
+        age_q = lost[q].frame_id - lost[q].start_frame
+        if age_p > age_q:
+            drop_lost.add(q)
+        else:
+            drop_tracked.add(p)
+    return ([t for i, t in enumerate(tracked) if i not in drop_tracked],
+            [t for i, t in enumerate(lost) if i not in drop_lost])
 
 
 def _boxes(tracks: list[Track]) -> np.ndarray:
     """(N, 4) xyxy from the tracks' Kalman means."""
     if not tracks:
         return np.zeros((0, 4))
-    return xyah_to_xyxy(np.stack([t.mean[:4] for t in tracks]))
+    return xyah_to_xyxy(np.array([t.mean[:4] for t in tracks]))
 
 
 def _joint(a: list[Track], b: list[Track]) -> list[Track]:

@@ -126,7 +126,7 @@ def update_features(tracks: list[Track], features: np.ndarray, momentum: float) 
     if not tracks:
         return
     new = _unit_rows(features)
-    old = np.stack([t.feature if t.feature is not None else row for t, row in zip(tracks, new)])
+    old = np.array([t.feature if t.feature is not None else row for t, row in zip(tracks, new)])
     smoothed = _unit_rows(momentum * old + (1.0 - momentum) * new)
     for track, row in zip(tracks, smoothed):
         track.feature = row

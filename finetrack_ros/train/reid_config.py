@@ -71,9 +71,11 @@ class OptimConfig:
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optim.optimizer: expected one of {OPTIMIZERS}, got {self.optimizer!r}")
+            raise ValueError(f"optim.optimizer: expected one of {OPTIMIZERS}, "
+                             f"got {self.optimizer!r}")
         if self.scheduler not in SCHEDULERS:
-            raise ValueError(f"optim.scheduler: expected one of {SCHEDULERS}, got {self.scheduler!r}")
+            raise ValueError(f"optim.scheduler: expected one of {SCHEDULERS}, "
+                             f"got {self.scheduler!r}")
 
 
 @dataclass

@@ -388,7 +388,8 @@ class ReIDCropDataset:
         if self.augment is not None:
             rng = np.random.default_rng((self.seed, self.epoch, int(index)))
             crop = augment_crop(crop, self.augment, rng)
-        return torch.from_numpy(normalize_crops(crop[None], self.mean, self.std)[0]), int(self.split.labels[index])
+        image = normalize_crops(crop[None], self.mean, self.std)[0]  # (3, H, W)
+        return torch.from_numpy(image), int(self.split.labels[index])
 
 
 def normalize_crops(crops: np.ndarray, mean=IMAGENET_MEAN_RGB, std=IMAGENET_STD_RGB) -> np.ndarray:

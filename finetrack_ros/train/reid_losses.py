@@ -38,7 +38,8 @@ class ReIDLossConfig:
     gamma: float = 2.0
 
 
-def identity_loss(logits: torch.Tensor, labels: torch.Tensor, smoothing: float = 0.0) -> torch.Tensor:
+def identity_loss(logits: torch.Tensor, labels: torch.Tensor,
+                  smoothing: float = 0.0) -> torch.Tensor:
     """Cross-entropy of (N, C) logits against (N,) int labels, with label smoothing."""
     return F.cross_entropy(logits.float(), labels, label_smoothing=smoothing)
 
@@ -96,7 +97,8 @@ def diversity_loss(part_features: torch.Tensor) -> torch.Tensor:
     """
     n, k, _ = part_features.shape
     if k < 2:
-        raise ValueError(f"diversity_loss: needs K >= 2 parts, got part_features {tuple(part_features.shape)}")
+        raise ValueError(f"diversity_loss: needs K >= 2 parts, got part_features "
+                         f"{tuple(part_features.shape)}")
     unit = F.normalize(part_features.float(), dim=2)
     cosine = unit @ unit.transpose(1, 2)  # (N, K, K)
     off_diagonal = cosine.sum() - cosine.diagonal(dim1=1, dim2=2).sum()
@@ -115,7 +117,8 @@ class FineTrackLoss:
     def __init__(self, cfg: ReIDLossConfig) -> None:
         self.cfg = cfg
 
-    def __call__(self, outputs: dict[str, torch.Tensor], labels: torch.Tensor) -> dict[str, torch.Tensor]:
+    def __call__(self, outputs: dict[str, torch.Tensor],
+                 labels: torch.Tensor) -> dict[str, torch.Tensor]:
         cfg = self.cfg
         parts, part_logits = outputs["part_features"], outputs["part_logits"]
         k = parts.shape[1]

@@ -123,21 +123,15 @@ class ReIDTrainer:
         self._init_distributed()
         torch.manual_seed(cfg.seed)
         np.random.seed(cfg.seed)
+        if self.device.type == "cuda":  # reproducible convolutions (a little slower)
+            torch.backends.cudnn.benchmark = False
+            torch.backends.cudnn.deterministic = True
         reid_cfg = model_config(cfg.model)
         cfg.data.crop_height, cfg.data.crop_width = reid_cfg.crop_size  # data follows the net
         self.train_split, self.val_split = self._load_data(data)
         self.model = build_reid_model(cfg.model, self.train_split.num_identities).to(self.device)
         self.optimizer = build_optimizer(self.model, cfg.optim)
-        self.sampler = build_batch_sampler(
-            cfg.sampler.kind, self.train_split.labels, self.train_split.sequences,
-            self.train_split.frames, cfg.sampler.batch_size, cfg.sampler.group_size,
-            cfg.sampler.pk_instances, cfg.seed, self.rank, self.world_size)
-        self.iters_per_epoch = len(self.sampler)
-        total = cfg.epochs * self.iters_per_epoch
-        self.total_iters = min(total, cfg.max_iters) if cfg.max_iters > 0 else total
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer,
-            lambda s: lr_factor(s, cfg.optim, self.total_iters, self.iters_per_epoch))
+        self._build_schedule()
         self.use_amp = cfg.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
         self.loss_fn = FineTrackLoss(cfg.loss)
@@ -146,6 +140,7 @@ class ReIDTrainer:
         self.epoch, self.step, self.step_in_epoch = 0, 0, 0
         self.history: list[dict] = []  # one row per iteration: step, epoch, lr, losses
         self.epoch_log: list[dict] = []  # one row per epoch: mean losses, val rank-1 / mAP
+        self.init_eval: dict | None = None  # val rank-1 / mAP of the untrained network
         if resume and (self.out_dir / "last.pt").is_file():
             self._load_checkpoint(self.out_dir / "last.pt")
         self.net = self.model
@@ -154,6 +149,20 @@ class ReIDTrainer:
             self.net = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
 
     # ---------------------------------------------------------------- setup
+    def _build_schedule(self) -> None:
+        """Batch sampler (this rank's share), iteration counts and the lr scheduler."""
+        cfg, split = self.cfg, self.train_split
+        self.sampler = build_batch_sampler(
+            cfg.sampler.kind, split.labels, split.sequences, split.frames,
+            cfg.sampler.batch_size, cfg.sampler.group_size, cfg.sampler.pk_instances,
+            cfg.seed, self.rank, self.world_size)
+        self.iters_per_epoch = len(self.sampler)
+        total = cfg.epochs * self.iters_per_epoch
+        self.total_iters = min(total, cfg.max_iters) if cfg.max_iters > 0 else total
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer,
+            lambda s: lr_factor(s, cfg.optim, self.total_iters, self.iters_per_epoch))
+
     def _init_distributed(self) -> None:
         if self.world_size > 1 and not torch.distributed.is_initialized():
             backend = "nccl" if self.device.type == "cuda" else "gloo"
@@ -189,6 +198,7 @@ class ReIDTrainer:
             "identity_keys": self.train_split.identity_keys,
             "history": self.history,
             "epoch_log": self.epoch_log,
+            "init_eval": self.init_eval,
         }
 
     def save_checkpoint(self) -> Path:
@@ -215,6 +225,7 @@ class ReIDTrainer:
         self.epoch, self.step = ckpt["epoch"], ckpt["step"]
         self.step_in_epoch = ckpt["step_in_epoch"]
         self.history, self.epoch_log = ckpt["history"], ckpt["epoch_log"]
+        self.init_eval = ckpt["init_eval"]
 
     # ---------------------------------------------------------------- training
     def _epoch_loader(self) -> DataLoader:
@@ -266,6 +277,8 @@ class ReIDTrainer:
         an interruption in tests) without changing the lr schedule; ``--resume`` continues.
         """
         stop_step = min(self.total_iters, stop_at_step or self.total_iters)
+        if self.step == 0 and self.rank == 0 and len(self.val_split):
+            self.init_eval = self.evaluate()  # the baseline the trained network must beat
         bar = tqdm(total=self.total_iters, initial=self.step, desc="train-reid", unit="it",
                    disable=self.rank != 0)
         while self.epoch < self.cfg.epochs and self.step < stop_step:
@@ -307,7 +320,7 @@ class ReIDTrainer:
         """Write log.csv, summary.json and loss_curves.png (rank 0); return the summary."""
         steps = self.history
         summary = {"config": self.cfg.to_dict(), "identity_keys": self.train_split.identity_keys,
-                   "steps": self.step, "epochs": self.epoch_log,
+                   "steps": self.step, "val_at_init": self.init_eval, "epochs": self.epoch_log,
                    "first_loss": steps[0]["total"] if steps else None,
                    "last_loss": steps[-1]["total"] if steps else None}
         if self.rank != 0:

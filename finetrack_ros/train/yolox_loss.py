@@ -45,7 +45,7 @@ def flatten_outputs(raw: Sequence[torch.Tensor], strides: Sequence[int]
     Returns:
         boxes (B, A, 4) predicted ``cx, cy, w, h`` in input pixels,
         logits (B, A, 1 + C) ``[obj, cls..]`` raw logits,
-        centres (A, 2) anchor cell centres ``(x, y)`` in input pixels (= grid · stride + …),
+        centres (A, 2) anchor cell centres ``(x, y)`` in input pixels, ``(grid + 0.5) · stride``,
         anchor_strides (A,) the stride of each anchor.
     """
     boxes, logits, centres, anchor_strides = [], [], [], []

@@ -138,6 +138,7 @@ class DetectorTrainer:
         if not sequences:
             raise ValueError("train-detector: no training sequences given (--data)")
         self.config = config
+        torch.set_num_threads(config.threads)
         torch.manual_seed(config.seed)
         self.rng = np.random.default_rng(config.seed)
         self.samples: list[FrameSample] = []
@@ -186,7 +187,6 @@ class DetectorTrainer:
 
     def train(self, out_dir: str | Path, progress: bool = True) -> Path:
         """Run all iterations, logging to ``log.csv``; returns the checkpoint path."""
-        torch.set_num_threads(self.config.threads)
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         checkpoint = out / CHECKPOINT_NAME

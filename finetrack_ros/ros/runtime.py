@@ -1,0 +1,198 @@
+"""Running ROS 2 pieces from Python: the colcon install, node subprocesses, an rclpy context.
+
+Shared by ``finetrack demo``, the online replay (:mod:`finetrack_ros.ros.online_replay`) and
+the ROS tests (which mirror these helpers in ``test/ros_helpers.py``). Importing this module
+needs no ROS; :func:`rclpy_session` imports rclpy when called.
+
+Every run picks a DDS domain (``ROS_DOMAIN_ID``) and localhost-only discovery, so demos and
+tests running side by side on one machine do not hear each other's ``/finetrack_node``.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional, Sequence
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = "finetrack_ros"
+NODE_EXECUTABLE = "finetrack_node"
+# DDS domain ids usable on default ports are 0..101; 0 is everyone's default, so avoid it.
+MAX_DOMAIN_ID = 101
+# Seconds a node subprocess gets to exit after SIGINT before it is killed.
+STOP_TIMEOUT_S = 10.0
+# Poll period of spin loops, seconds (one executor turn at most this long).
+SPIN_PERIOD_S = 0.02
+
+
+def pick_domain_id() -> int:
+    """``ROS_DOMAIN_ID`` when set, else one derived from this process id (1..101)."""
+    value = os.environ.get("ROS_DOMAIN_ID", "")
+    if value.strip():
+        return int(value)
+    return 1 + os.getpid() % MAX_DOMAIN_ID
+
+
+def ros_environment(domain_id: int, overrides: Optional[dict] = None) -> dict[str, str]:
+    """Environment for ROS subprocesses: this one, ``domain_id``, localhost discovery,
+    unbuffered Python output."""
+    env = dict(os.environ)
+    env.update(ROS_DOMAIN_ID=str(domain_id), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
+               PYTHONUNBUFFERED="1")
+    env.update(overrides or {})
+    return env
+
+
+def check_ros_available(install_root: Path = REPO_ROOT / "install") -> None:
+    """Raise ValueError saying how to fix it when rclpy, the sourced colcon install or the
+    generated messages are missing."""
+    fix = ("run scripts/setup_env.sh, then `source install/setup.bash` (scripts/demo.sh "
+           "does both)")
+    try:
+        import rclpy  # noqa: F401
+    except ImportError as err:
+        raise ValueError(f"rclpy cannot be imported ({err}); {fix}") from None
+    marker = install_root / PACKAGE / "share" / PACKAGE / "package.xml"
+    if not marker.is_file():
+        raise ValueError(f"no colcon install of {PACKAGE} at {install_root} (missing {marker}); "
+                         f"{fix}")
+    try:
+        import finetrack_ros.msg  # noqa: F401
+        import vision_msgs.msg  # noqa: F401
+    except ImportError as err:
+        raise ValueError(f"the generated messages cannot be imported ({err}): "
+                         f"{install_root}/setup.bash is not sourced; {fix}") from None
+
+
+def node_command(install_root: Path = REPO_ROOT / "install") -> list[str]:
+    """Command starting ``finetrack_node`` as ``ros2 run finetrack_ros finetrack_node`` would.
+
+    The installed executable once it runs the lifecycle node (``finetrack_ros.ros.node``
+    delegating to ``finetrack_node.main``); until then the lifecycle module itself, with
+    this interpreter.
+    """
+    from finetrack_ros.ros import node
+
+    exe = install_root / PACKAGE / "lib" / PACKAGE / NODE_EXECUTABLE
+    if getattr(node.main, "__module__", "") == "finetrack_ros.ros.finetrack_node":
+        if not (exe.is_file() and os.access(exe, os.X_OK)):
+            raise FileNotFoundError(f"installed executable missing or not executable: {exe}")
+        return [str(exe)]
+    return [sys.executable, "-m", "finetrack_ros.ros.finetrack_node"]
+
+
+def ros_args(parameters: dict[str, Any], remaps: dict[str, str]) -> list[str]:
+    """``--ros-args -p name:=value ... -r from:=to ...`` (lists as YAML flow sequences)."""
+    args = ["--ros-args"]
+    for name, value in parameters.items():
+        args += ["-p", f"{name}:={_param_text(value)}"]
+    for source, target in remaps.items():
+        args += ["-r", f"{source}:={target}"]
+    return args
+
+
+def _param_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_param_text(v) for v in value) + "]"
+    if isinstance(value, str):
+        return f"'{value}'" if value == "" or value.strip() != value else value
+    return repr(value)
+
+
+class NodeProcess:
+    """A ROS executable running as a subprocess; stdout and stderr go to ``log_path``."""
+
+    def __init__(self, command: Sequence[str], env: dict[str, str], log_path: Path) -> None:
+        self.command = [str(c) for c in command]
+        self.log_path = Path(log_path)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "wb") as log:
+            self.popen = subprocess.Popen(self.command, env=env, stdout=log,
+                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def output(self) -> str:
+        """Everything the process printed so far."""
+        return self.log_path.read_text(errors="replace")
+
+    def check_running(self) -> None:
+        """Raise RuntimeError with the process output when it has exited."""
+        if self.popen.poll() is not None:
+            raise RuntimeError(f"{Path(self.command[0]).name} exited with "
+                               f"{self.popen.returncode}; its output ({self.log_path}):\n"
+                               f"{self.output()[-4000:]}")
+
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> int:
+        """SIGINT (like Ctrl-C), then kill after ``timeout`` s; returns the exit code."""
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGINT)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        return self.popen.returncode
+
+
+@contextmanager
+def running_node(command: Sequence[str], env: dict[str, str], log_path: Path
+                 ) -> Iterator[NodeProcess]:
+    """:class:`NodeProcess` stopped (SIGINT, then kill) when the block ends."""
+    proc = NodeProcess(command, env, log_path)
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+@dataclass
+class RclpySession:
+    """An rclpy node with its own context and executor (see :func:`rclpy_session`)."""
+
+    node: Any
+    executor: Any
+
+    def spin_until(self, predicate: Callable[[], bool], timeout_s: float,
+                   check: Optional[Callable[[], None]] = None) -> bool:
+        """Spin until ``predicate()``; False after ``timeout_s``. ``check`` runs every turn
+        (e.g. :meth:`NodeProcess.check_running`) and may raise."""
+        deadline = time.monotonic() + timeout_s
+        while not predicate():
+            if check is not None:
+                check()
+            if time.monotonic() > deadline:
+                return False
+            self.executor.spin_once(timeout_sec=SPIN_PERIOD_S)
+        return True
+
+    def spin_for(self, seconds: float) -> None:
+        self.spin_until(lambda: False, seconds)
+
+
+@contextmanager
+def rclpy_session(name: str, domain_id: int, use_sim_time: bool = False
+                  ) -> Iterator[RclpySession]:
+    """An rclpy node on ``domain_id`` (localhost discovery), shut down when the block ends."""
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.parameter import Parameter
+
+    os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"  # read by the RMW at init
+    context = rclpy.Context()
+    rclpy.init(context=context, domain_id=domain_id)
+    executor = SingleThreadedExecutor(context=context)
+    overrides = [Parameter("use_sim_time", Parameter.Type.BOOL, use_sim_time)]
+    node = rclpy.create_node(name, context=context, parameter_overrides=overrides)
+    executor.add_node(node)
+    try:
+        yield RclpySession(node, executor)
+    finally:
+        executor.shutdown()
+        node.destroy_node()
+        context.try_shutdown()

@@ -1,0 +1,87 @@
+"""The node's parameter table and pipeline factory, without ROS: ranges, sections, and
+clear configure errors for missing or mismatched weights."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from finetrack_ros.ros import node_settings
+from finetrack_ros.tracker import TrackerConfig
+
+
+def settings(**changes):
+    flat = node_settings.defaults()
+    flat.update({"device": "cpu", "detector.checkpoint": "random", "detector.size": "nano",
+                 "detector.input_size": [64, 96], "reid.checkpoint": "random",
+                 "reid.crop_size": [64, 32]})
+    flat.update(changes)
+    return node_settings.nest(flat)
+
+
+def test_every_tracker_field_is_a_runtime_parameter_with_its_default():
+    for field in dataclasses.fields(TrackerConfig):
+        spec = node_settings.BY_NAME[f"tracker.{field.name}"]
+        assert spec.runtime and spec.description
+        default = list(field.default) if isinstance(field.default, tuple) else field.default
+        assert spec.default == default
+
+
+def test_nest_and_tracker_config():
+    nested = node_settings.nest({"a.b": 1, "a.c": 2, "d": 3})
+    assert nested == {"a": {"b": 1, "c": 2}, "d": 3}
+    config = node_settings.tracker_config({"tracker.track_thresh": 0.7, "device": "cpu"})
+    assert config.track_thresh == 0.7 and config.match_thresh == TrackerConfig().match_thresh
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("tracker.track_thresh", 1.5, "outside"),
+    ("image_qos", "fast", "choose one of"),
+    ("detector.input_size", [64], "height, width"),
+    ("tracker.appearance_stages", ["second"], "appearance_stages"),
+    ("no_such", 1, "unknown parameter"),
+])
+def test_validate_rejects_bad_values_naming_the_parameter(name, value, message):
+    with pytest.raises(ValueError, match=message):
+        node_settings.validate(name, value)
+
+
+def test_random_pipeline_tracks_a_frame():
+    pipeline = node_settings.build_pipeline(settings(**{"tracker.use_appearance": True}))
+    assert pipeline.detector is not None and pipeline.uses_appearance
+    frame = np.zeros((120, 160, 3), np.uint8)
+    result = pipeline.process(frame)
+    assert result.frame_index == 0
+
+
+def test_external_detections_build_no_detector_and_reid_can_be_off():
+    pipeline = node_settings.build_pipeline(settings(**{
+        "external_detections": True, "reid.enabled": False, "detector.checkpoint": ""}))
+    assert pipeline.detector is None and pipeline.extractor is None
+
+
+def test_missing_weights_name_the_file(tmp_path):
+    missing = tmp_path / "nope.pth"
+    with pytest.raises(FileNotFoundError, match="nope.pth"):
+        node_settings.build_pipeline(settings(**{"detector.checkpoint": str(missing)}))
+    with pytest.raises(FileNotFoundError, match="nope.pth"):
+        node_settings.build_pipeline(settings(**{"reid.checkpoint": str(missing),
+                                                 "external_detections": True}))
+    with pytest.raises(ValueError, match="detector.checkpoint is empty"):
+        node_settings.build_pipeline(settings(**{"detector.checkpoint": ""}))
+
+
+def test_reid_weights_not_matching_the_parameters_name_file_and_field(tmp_path):
+    from finetrack_ros.reid import FineTrackReID, ReIDConfig, save_reid
+
+    config = ReIDConfig.preset("small", crop_size=(64, 32), num_parts=2, embed_dim=8,
+                               fpn_channels=16, fam_channels=8)
+    path = save_reid(tmp_path / "reid.pth", FineTrackReID(config))
+    base = {"external_detections": True, "reid.checkpoint": str(path), "reid.crop_size": []}
+    pipeline = node_settings.build_pipeline(settings(**base))
+    assert pipeline.extractor.dim == 3 * 8
+    with pytest.raises(ValueError, match=r"reid\.pth.*num_parts = 2.*reid\.num_parts"):
+        node_settings.build_pipeline(settings(**base, **{"reid.num_parts": 6}))
+    with pytest.raises(ValueError, match="crop_size"):
+        node_settings.build_pipeline(settings(**{**base, "reid.crop_size": [128, 64]}))

@@ -1,0 +1,105 @@
+"""FineTrack's fused distance d = sqrt(d~_feat * d_iou) and where the tracker uses it."""
+import numpy as np
+import pytest
+
+from finetrack_ros.tracker import ByteTracker, TrackerConfig
+from finetrack_ros.tracker.association import fuse_appearance, linear_assignment
+
+E1 = np.array([1.0, 0.0, 0.0, 0.0], np.float32)
+E2 = np.array([0.0, 1.0, 0.0, 0.0], np.float32)
+
+
+def test_fused_cost_follows_the_formula():
+    iou_cost = np.array([[0.2, 0.6], [1.0, 0.5]])
+    tracks = np.stack([E1, E2])
+    dets = np.stack([E1, (E1 + E2) / np.sqrt(2)])
+    fused = fuse_appearance(iou_cost, tracks, dets)
+    d_feat = 1 - tracks @ dets.T
+    expected = np.sqrt(np.where(iou_cost < 1, d_feat, 1.0) * iou_cost)
+    np.testing.assert_allclose(fused, expected, atol=1e-6)
+    assert fused[0, 0] == pytest.approx(0.0, abs=1e-6)  # same look, overlapping: free
+
+
+def test_no_overlap_keeps_cost_one_even_for_identical_features():
+    fused = fuse_appearance(np.array([[1.0]]), E1[None], E1[None])
+    assert fused[0, 0] == 1.0
+
+
+def test_tracks_without_feature_keep_their_iou_cost():
+    iou_cost = np.array([[0.3], [0.3]])
+    fused = fuse_appearance(iou_cost, np.stack([E1, np.zeros(4)]), E1[None],
+                            np.array([True, False]))
+    assert fused[0, 0] == pytest.approx(0.0, abs=1e-6) and fused[1, 0] == 0.3
+
+
+def test_empty_inputs():
+    assert fuse_appearance(np.zeros((0, 2)), np.zeros((0, 4)), np.zeros((2, 4))).shape == (0, 2)
+    matches, rows, cols = linear_assignment(np.zeros((0, 3)), 0.8)
+    assert matches.shape == (0, 2) and len(rows) == 0 and list(cols) == [0, 1, 2]
+
+
+def _crossing_scene(use_appearance: bool):
+    """Two overlapping people swap places; only their embeddings tell who is who."""
+    tracker = ByteTracker(TrackerConfig(use_appearance=use_appearance, min_box_area=0,
+                                        aspect_ratio_thresh=0))
+    a = np.array([100.0, 100.0, 140.0, 200.0])
+    b = a + [12, 0, 12, 0]
+    feats = np.stack([E1, E2])
+    for _ in range(3):
+        tracker.update(np.stack([a, b]), np.array([0.9, 0.9]), None, feats)
+    # next frame: the person looking like E1 is now at b, the one like E2 at a
+    return tracker.update(np.stack([a, b]), np.array([0.9, 0.9]), None, feats[::-1])
+
+
+def test_appearance_decides_between_overlapping_candidates():
+    out_iou = _crossing_scene(False)
+    out_app = _crossing_scene(True)
+    iou_pos = {t.track_id: t.xyxy[0] for t in out_iou}
+    app_pos = {t.track_id: t.xyxy[0] for t in out_app}
+    assert iou_pos[1] < iou_pos[2]  # IoU alone keeps each track on its box
+    assert app_pos[1] > app_pos[2]  # appearance moves track 1 (E1) to the right box
+
+
+def test_track_feature_is_a_unit_ema():
+    tracker = ByteTracker(TrackerConfig(use_appearance=True, feature_momentum=0.9))
+    box = np.array([[100.0, 100.0, 140.0, 200.0]])
+    tracker.update(box, [0.9], None, E1[None] * 3)  # not unit on input
+    np.testing.assert_allclose(tracker.tracked_tracks[0].feature, E1)
+    tracker.update(box, [0.9], None, E2[None])
+    expected = 0.9 * E1 + 0.1 * E2
+    np.testing.assert_allclose(tracker.tracked_tracks[0].feature,
+                               expected / np.linalg.norm(expected), rtol=1e-6)
+
+
+def test_second_stage_ignores_appearance():
+    """A low-score box with an opposite look still continues the track (stage 2 is IoU only):
+    IoU distance 0.29 <= 0.5, while the fused distance would be sqrt(2 * 0.29) = 0.76."""
+    tracker = ByteTracker(TrackerConfig(use_appearance=True))
+    box = np.array([[100.0, 100.0, 140.0, 200.0]])
+    tracker.update(box, [0.9], None, E1[None])
+    out = tracker.update(box + [7, 0, 7, 0], [0.3], None, -E1[None])
+    assert [t.track_id for t in out] == [1]
+    assert tracker.uses_appearance_in("first") and not tracker.uses_appearance_in("second")
+
+
+def test_appearance_stage_selection_is_validated():
+    with pytest.raises(ValueError, match="appearance_stages"):
+        TrackerConfig(appearance_stages=("second",))
+    tracker = ByteTracker(TrackerConfig(use_appearance=True, appearance_stages=("unconfirmed",)))
+    assert not tracker.uses_appearance_in("first") and tracker.uses_appearance_in("unconfirmed")
+
+
+def test_zero_feature_rows_mean_no_feature():
+    """The Re-ID extractor returns zero rows for degenerate boxes: IoU decides for those."""
+    iou_cost = np.array([[0.3, 0.3]])
+    fused = fuse_appearance(iou_cost, E1[None], np.stack([-E1, -E1]), None,
+                            np.array([True, False]))
+    assert fused[0, 0] > 0.3 and fused[0, 1] == 0.3
+    tracker = ByteTracker(TrackerConfig(use_appearance=True))
+    box = np.array([[100.0, 100.0, 140.0, 200.0]])
+    tracker.update(box, [0.9], None, np.zeros((1, 4), np.float32))
+    assert tracker.tracked_tracks[0].feature is None
+    tracker.update(box, [0.9], None, E2[None])
+    np.testing.assert_allclose(tracker.tracked_tracks[0].feature, E2)
+    tracker.update(box, [0.9], None, np.zeros((1, 4), np.float32))  # keeps the old feature
+    np.testing.assert_allclose(tracker.tracked_tracks[0].feature, E2)
