@@ -92,10 +92,12 @@ def test_cli_json_table_csv_and_folder_mode(tmp_path, capsys):
     assert data["A"]["MOTA"] == 1.0 and COMBINED in data
     csv_path = tmp_path / "m.csv"
     assert main(["eval", "--gt", str(tmp_path / "A"), str(tmp_path / "B"), "--results",
-                 str(tmp_path / "results"), "--csv", str(csv_path)]) == 0
+                 str(tmp_path / "results"), "--csv", str(csv_path),
+                 "--plot", str(tmp_path / "m.png")]) == 0
     out = capsys.readouterr().out
     assert "HOTA" in out and "COMBINED" in out and "B " in out
     assert csv_path.read_text().splitlines()[0].startswith("sequence,HOTA")
+    assert (tmp_path / "m.png").read_bytes()[:4] == b"\x89PNG"
     assert main(["eval", "--gt", str(tmp_path / "A"), "--results", str(tmp_path / "x.txt")]) == 2
     assert "x.txt" in capsys.readouterr().err
 

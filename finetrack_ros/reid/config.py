@@ -131,9 +131,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     # The paper's network: ResNet-50, 256x128 crops, K = 6, E = 256.
     "default": {},
     # Trains from scratch on a CPU in minutes (tests, demo): ResNet-18, 128x64 crops,
-    # half-width FPN and embeddings.
+    # half-width FPN and embeddings, ImageNet last stride (0.8 vs 1.2 GFLOPs per crop).
     "small": {
         "backbone": "resnet18",
+        "last_stride": 2,
         "crop_size": (128, 64),
         "fpn_channels": 128,
         "fam_channels": 64,

@@ -79,7 +79,9 @@ class FeatureExtractor:
             LOGGER.warning("Re-ID skipped %s; its embedding is zero", reason)
         if not keep.any():
             return out
-        crops = self.crops(frame_bgr, boxes)  # (M, 3, h, w)
+        crops = crop_and_normalise(frame_bgr, boxes[keep], self.config.crop_size,
+                                   self.config.pixel_mean, self.config.pixel_std,
+                                   self.device)  # (M, 3, h, w)
         autocast = (torch.autocast("cuda", dtype=torch.float16) if self.fp16 else nullcontext())
         with autocast:
             rows = [self.model(chunk).float() for chunk in crops.split(self.batch_size)]

@@ -196,9 +196,8 @@ def _run(session, proc, bag_path: Path, writer: BagWriter, config: OnlineReplayC
         start = time.monotonic()
         pace = _LockStep(session, proc, recorder, result, config)
         player.play(pace)
-        session.spin_until(
-            lambda: sink is None or sink.frames >= recorder.counts[result.tracks_topic],
-            config.drain_timeout_s)
+        session.spin_until(lambda: _drained(recorder, sink, result.tracks_topic),
+                           config.drain_timeout_s)
         result.seconds = time.monotonic() - start
         result.frames_tracked = recorder.counts[result.tracks_topic]
     finally:
@@ -207,6 +206,12 @@ def _run(session, proc, bag_path: Path, writer: BagWriter, config: OnlineReplayC
         if sink is not None:
             result.video = sink.close()
             result.video_frames = sink.frames
+
+
+def _drained(recorder: TopicRecorder, sink: Optional[VideoSink], tracks_topic: str) -> bool:
+    """Every output of every tracked frame has arrived (outputs follow ``~/tracks``)."""
+    done = recorder.counts[tracks_topic]
+    return min(recorder.counts.values()) >= done and (sink is None or sink.frames >= done)
 
 
 def _wait_until_ready(session, proc, player, recorder, sink, inputs, config) -> None:

@@ -59,8 +59,8 @@ class ByteTracker:
         self._last_id = 0
         self.tracked_tracks: list[Track] = []
         self.lost_tracks: list[Track] = []
-        # ids of all removed tracks: ByteTrack's ``removed_stracks``, whose ids are
-        # subtracted from the lost list (a re-found removed track is dropped when lost again)
+        # ids of removed tracks: ByteTrack's ``removed_stracks``, whose ids are subtracted
+        # from the lost list (a re-found removed track is dropped when lost again)
         self._removed_ids: set[int] = set()
 
     def update(
@@ -163,6 +163,9 @@ class ByteTracker:
         self._removed_ids.update(t.track_id for t in removed)
         self.tracked_tracks, self.lost_tracks = remove_duplicates(
             tracked, lost, self.config.duplicate_iou_dist)
+        # only ids of tracks still listed can matter later (ids are never reused): this keeps
+        # memory bounded where ByteTrack's removed list grows forever
+        self._removed_ids &= {t.track_id for t in self.tracked_tracks + self.lost_tracks}
 
     def _output(self) -> list[Track]:
         """Activated tracked tracks whose box passes min_box_area and aspect_ratio_thresh."""

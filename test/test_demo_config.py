@@ -1,0 +1,119 @@
+"""``finetrack demo`` pieces that need no ROS: model choice, node parameters shared with the
+IoU-only baseline, output folder rules, the comparison chart, the player's helpers."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import pytest
+
+from finetrack_ros import demo
+from finetrack_ros.bag.reader import RawMessage
+from finetrack_ros.ros.bag_player import PlayerConfig, stamp_groups
+from finetrack_ros.ros.runtime import ros_args
+
+
+def _input(tmp_path: Path, detections: str | None = "/detections") -> demo.DemoInput:
+    return demo.DemoInput(tmp_path / "bag", "SEQ", "/camera/image_raw", detections,
+                          None, 12.5, 10)
+
+
+def _config(tmp_path: Path, **kw) -> demo.DemoConfig:
+    return demo.DemoConfig(out=tmp_path / "out", **kw)
+
+
+def test_without_detector_weights_the_bag_detections_are_used(tmp_path, monkeypatch):
+    monkeypatch.setattr(demo, "WEIGHTS_DIR", tmp_path / "no_weights")
+    monkeypatch.setattr(demo, "DEFAULT_REID", tmp_path / "no_weights" / "reid.pth")
+    models = demo.choose_models(_config(tmp_path), _input(tmp_path))
+    assert models.detector is None and models.reid is None
+    assert any("/detections" in note for note in models.notes)
+    assert any("Re-ID: NONE" in note for note in models.notes)
+
+
+def test_no_detector_and_no_detections_topic_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(demo, "WEIGHTS_DIR", tmp_path / "no_weights")
+    with pytest.raises(ValueError, match="--detector"):
+        demo.choose_models(_config(tmp_path), _input(tmp_path, detections=None))
+
+
+def test_shipped_weights_are_picked_up_and_missing_ones_named(tmp_path, monkeypatch):
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    (weights / "yolox_nano_demo.pth").write_bytes(b"x")
+    (weights / "reid_small_demo.pth").write_bytes(b"x")
+    monkeypatch.setattr(demo, "WEIGHTS_DIR", weights)
+    monkeypatch.setattr(demo, "DEFAULT_REID", weights / "reid_small_demo.pth")
+    models = demo.choose_models(_config(tmp_path), _input(tmp_path))
+    assert models.detector == weights / "yolox_nano_demo.pth"
+    assert models.reid == weights / "reid_small_demo.pth"
+    forced = demo.choose_models(_config(tmp_path, use_bag_detections=True), _input(tmp_path))
+    assert forced.detector is None
+    with pytest.raises(FileNotFoundError, match="missing.pth"):
+        demo.choose_models(_config(tmp_path, reid=tmp_path / "missing.pth"), _input(tmp_path))
+
+
+def test_node_parameters_and_the_baseline_share_the_tracker_settings(tmp_path):
+    models = demo.DemoModels(detector=None, reid=tmp_path / "reid.pth")
+    params = demo.node_parameters(_config(tmp_path), models, _input(tmp_path))
+    assert params["tracker.frame_rate"] == 12.5
+    assert params["reid.enabled"] is True and params["tracker.use_appearance"] is True
+    assert params["reid.checkpoint"] == str(tmp_path / "reid.pth")
+    assert "detector.checkpoint" not in params
+    baseline = demo.baseline_pipeline(params, external_detections=True)
+    config = baseline.tracker.config
+    assert not baseline.uses_appearance and baseline.detector is None
+    assert (config.frame_rate, config.track_buffer) == (12.5, 60)
+    iou_only = demo.node_parameters(_config(tmp_path), demo.DemoModels(None, None),
+                                    _input(tmp_path))
+    assert iou_only["reid.enabled"] is False and iou_only["tracker.use_appearance"] is False
+
+
+def test_detector_parameters_follow_the_config(tmp_path):
+    models = demo.DemoModels(detector=tmp_path / "yolox.pth", reid=None)
+    config = _config(tmp_path, detector_size="tiny", detector_input=(256, 320))
+    params = demo.node_parameters(config, models, _input(tmp_path))
+    assert params["detector.checkpoint"] == str(tmp_path / "yolox.pth")
+    assert (params["detector.size"], params["detector.input_size"]) == ("tiny", [256, 320])
+
+
+def test_output_folder_must_be_new_or_empty(tmp_path):
+    assert demo.prepare_output(tmp_path / "a" / "b").is_dir()
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "old.txt").write_text("keep me")
+    with pytest.raises(ValueError, match="not empty"):
+        demo.prepare_output(tmp_path / "full")
+    assert (tmp_path / "full" / "old.txt").read_text() == "keep me"
+
+
+def test_video_and_bag_together_are_rejected(tmp_path):
+    with pytest.raises(ValueError, match="not both"):
+        _config(tmp_path, video=tmp_path / "v.mp4", bag=tmp_path / "b")
+
+
+def test_comparison_chart_is_a_png(tmp_path):
+    row = {"HOTA": 0.5, "MOTA": 0.6, "IDF1": 0.7, "IDSW": 3.0}
+    path = demo.plot_comparison({demo.FINETRACK: row, demo.BYTETRACK_IOU: dict(row, IDSW=9.0)},
+                                tmp_path / "chart.png", "title")
+    image = cv2.imread(str(path))
+    assert image is not None and image.shape[0] > 100 and image.shape[1] > 300
+
+
+def test_stamp_groups_keep_order_and_split_on_stamp_changes():
+    raws = [RawMessage(t, "x/msg/Y", s, b"") for t, s in
+            [("/a", 1), ("/b", 1), ("/a", 2), ("/a", 3), ("/b", 3)]]
+    groups = [[(r.topic, r.stamp_ns) for r in g] for g in stamp_groups(iter(raws))]
+    assert groups == [[("/a", 1), ("/b", 1)], [("/a", 2)], [("/a", 3), ("/b", 3)]]
+    assert list(stamp_groups(iter([]))) == []
+
+
+def test_player_config_rejects_negative_rate():
+    with pytest.raises(ValueError, match="rate"):
+        PlayerConfig(rate=-1.0)
+
+
+def test_ros_args_format_parameters_and_remaps():
+    args = ros_args({"a": True, "b": 2.0, "c": [64, 96], "d": "", "e": "cpu"},
+                    {"image": "/cam/image"})
+    assert args == ["--ros-args", "-p", "a:=true", "-p", "b:=2.0", "-p", "c:=[64,96]",
+                    "-p", "d:=''", "-p", "e:=cpu", "-r", "image:=/cam/image"]
