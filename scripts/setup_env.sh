@@ -171,6 +171,7 @@ build_stamp() {
       -exec sha256sum {} + 2>/dev/null | sort
     (cd "$REPO" && find finetrack_ros -name '*.py' | sort)
     echo "$VENV" "${ROS_SETUP:-wheels}"
+    "$VENV/bin/python" -c 'import numpy; print(numpy.__version__)'  # compiled against it
   } | sha256sum | cut -d' ' -f1
 }
 
@@ -210,6 +211,13 @@ has_ros_vision_msgs() {  # vision_msgs from the ROS install (apt ros-$ROS_DISTRO
 
 main() {
   local start=$SECONDS
+  # One set-up at a time per checkout: concurrent pip installs or colcon builds clash.
+  mkdir -p "$REPO/build"
+  exec 9>"$REPO/build/.setup_env.lock"
+  if command -v flock >/dev/null && ! flock -n 9; then
+    log "waiting for another setup_env.sh in this checkout to finish"
+    flock 9
+  fi
   detect_ros
   ensure_system_packages
   ensure_venv

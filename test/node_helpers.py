@@ -106,7 +106,7 @@ def get_parameters(test_node, names: list[str], node: str = NODE) -> dict[str, A
 
     response = call_service(test_node, GetParameters, f"{node}/get_parameters",
                             GetParameters.Request(names=names))
-    return {n: parameter_value_to_python(v) for n, v in zip(names, response.values)}
+    return {n: parameter_value_to_python(v) for n, v in zip(names, response.values, strict=True)}
 
 
 def set_parameters(test_node, values: dict[str, Any], node: str = NODE) -> list:

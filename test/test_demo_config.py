@@ -117,3 +117,21 @@ def test_ros_args_format_parameters_and_remaps():
                     {"image": "/cam/image"})
     assert args == ["--ros-args", "-p", "a:=true", "-p", "b:=2.0", "-p", "c:=[64,96]",
                     "-p", "d:=''", "-p", "e:=cpu", "-r", "image:=/cam/image"]
+
+
+def test_a_video_becomes_a_bag_without_ground_truth(tmp_path, monkeypatch):
+    import numpy as np
+
+    monkeypatch.setattr(demo, "WEIGHTS_DIR", tmp_path / "no_weights")
+    video_path = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(video_path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (96, 64))
+    for i in range(5):
+        writer.write(np.full((64, 96, 3), 20 * i, np.uint8))
+    writer.release()
+    config = _config(tmp_path, video=video_path)
+    data = demo.prepare_input(config, demo.prepare_output(config.out))
+    assert data.image_topic == "/camera/image_raw/compressed"
+    assert (data.frames, data.gt_txt, data.detections_topic) == (5, None, None)
+    assert data.fps == pytest.approx(10.0)
+    with pytest.raises(ValueError, match="--detector"):
+        demo.choose_models(config, data)

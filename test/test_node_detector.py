@@ -30,6 +30,7 @@ def node_process(ros_install):  # noqa: F811
 @pytest.fixture
 def link(rclpy_node, node_process):  # noqa: F811
     from sensor_msgs.msg import CompressedImage, Image
+    from std_msgs.msg import Float32
     from vision_msgs.msg import Detection2DArray
 
     from finetrack_ros.msg import TrackedObjectArray
@@ -39,6 +40,7 @@ def link(rclpy_node, node_process):  # noqa: F811
         "tracks": MessageCollector(rclpy_node, Detection2DArray, f"{NODE}/tracks"),
         "objects": MessageCollector(rclpy_node, TrackedObjectArray, f"{NODE}/tracked_objects"),
         "annotated": MessageCollector(rclpy_node, Image, f"{NODE}/annotated_image"),
+        "time_ms": MessageCollector(rclpy_node, Float32, f"{NODE}/debug/processing_time_ms"),
     }
     wait_for_subscribers(rclpy_node, images, timeout=60.0)
     node_process.assert_running()
@@ -68,10 +70,13 @@ def test_publishes_on_every_frame(rclpy_node, link):  # noqa: F811
     for frame in range(FRAMES):
         msg = compressed(10 + frame, rng)
         images.publish(msg)  # reliable, and the next frame only after this one's reply
-        for collector in outputs.values():
-            wait_reply(rclpy_node, collector, msg)
-    for collector in outputs.values():
-        assert [m.header.stamp.sec for m in collector.messages] == list(range(10, 10 + FRAMES))
+        for name in ("tracks", "objects", "annotated"):
+            wait_reply(rclpy_node, outputs[name], msg)
+    for name in ("tracks", "objects", "annotated"):
+        stamps = [m.header.stamp.sec for m in outputs[name].messages]
+        assert stamps == list(range(10, 10 + FRAMES)), name
+    times = outputs["time_ms"].wait_for_count(FRAMES)
+    assert all(m.data > 0 for m in times)
     annotated = outputs["annotated"].messages[-1]
     assert (annotated.height, annotated.width, annotated.encoding) == (120, 160, "bgr8")
     for msg in outputs["objects"].messages:

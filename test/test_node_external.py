@@ -63,18 +63,21 @@ def boxes_at(frame: int) -> list[tuple[float, float, float, float]]:
     return [(30 + dx, 60, 70 + dx, 160), (190 + dx, 70, 230 + dx, 170)]
 
 
+def replies(collector, image) -> list:
+    return [m for m in collector.messages if stamp_of(m) == stamp_of(image)]
+
+
 def send_frame(test_node, link, image, dets):
     """Publish an image and its detections until the node replies on ~/tracks."""
     images, detections, tracks = link
     for _ in range(SEND_ATTEMPTS):
         detections.publish(dets)
         images.publish(image)
-        replies = lambda: [m for m in tracks.messages if stamp_of(m) == stamp_of(image)]  # noqa
         try:
-            test_node.spin_until(lambda: bool(replies()), REPLY_TIMEOUT_S, "tracks")
+            test_node.spin_until(lambda: replies(tracks, image), REPLY_TIMEOUT_S, "tracks")
         except pytest.fail.Exception:
             continue
-        return replies()[0]
+        return replies(tracks, image)[0]
     pytest.fail(f"no ~/tracks reply for stamp {stamp_of(image)}", pytrace=False)
 
 
@@ -88,7 +91,7 @@ def test_same_id_per_object_and_unpaired_messages_ignored(rclpy_node, link):  # 
         assert reply.header.frame_id == "cam"
         by_x = sorted(reply.detections, key=lambda d: d.bbox.center.position.x)
         assert len(by_x) == 2, f"frame {frame}: {len(by_x)} tracks"
-        for det, box in zip(by_x, boxes_at(frame)):
+        for det, box in zip(by_x, boxes_at(frame), strict=True):
             assert abs(det.bbox.center.position.x - (box[0] + box[2]) / 2) < 3 * STEP_PX
             assert det.results[0].hypothesis.class_id == "person"
         ids_left.add(by_x[0].id)
@@ -127,7 +130,7 @@ def test_bad_frames_are_logged_counted_and_skipped(rclpy_node, link, node_proces
         detections.publish(detections_msg(bad.header, boxes_at(0)))
         images.publish(bad)  # one at a time: the image queue holds one frame
         rclpy_node.spin_until(
-            lambda: node_process.output().count("skipping bad frame") >= count,
+            lambda n=count: node_process.output().count("skipping bad frame") >= n,
             what=f"bad-frame warning {count}")
     log = node_process.output()
     assert "32FC1" in log and "2 bad so far" in log

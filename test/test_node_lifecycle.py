@@ -16,7 +16,7 @@ from node_helpers import (
     set_parameters,
 )
 from ros_helpers import rclpy_node, ros_install  # noqa: F401  (fixtures)
-from ros_helpers import REPO_ROOT, running_process
+from ros_helpers import REPO_ROOT, MessageCollector, running_process
 
 pytestmark = pytest.mark.ros
 
@@ -56,6 +56,9 @@ def test_params_file_loads_into_the_node(rclpy_node, node_process):  # noqa: F81
 
 
 def test_lifecycle_transitions(rclpy_node, node_process):  # noqa: F811
+    from rclpy.qos import DurabilityPolicy, QoSProfile
+    from vision_msgs.msg import LabelInfo
+
     node = rclpy_node.node
     assert lifecycle_state(rclpy_node) == "unconfigured"
     # missing weights: configure fails, naming the file; the node stays unconfigured
@@ -65,7 +68,7 @@ def test_lifecycle_transitions(rclpy_node, node_process):  # noqa: F811
     results = set_parameters(rclpy_node, {
         "detector.checkpoint": "random", "detector.size": "nano",
         "detector.input_size": [64, 96], "reid.checkpoint": "random",
-        "reid.crop_size": [64, 32], "device": "cpu"})
+        "reid.crop_size": [64, 32], "device": "cpu", "no_image_warning_sec": 1.0})
     assert all(r.successful for r in results), [r.reason for r in results]
 
     assert change_state(rclpy_node, "configure")
@@ -79,6 +82,13 @@ def test_lifecycle_transitions(rclpy_node, node_process):  # noqa: F811
     assert lifecycle_state(rclpy_node) == "active"
     rclpy_node.spin_until(lambda: node.count_subscribers(IMAGE_TOPIC) == 1,
                           what=f"the node's subscription on {IMAGE_TOPIC}")
+    latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+    label_info = MessageCollector(rclpy_node, LabelInfo, f"{NODE}/label_info", latched)
+    info = label_info.wait_for_count(1)[0]
+    assert [c.class_name for c in info.class_map] == ["person"]
+    rclpy_node.spin_until(lambda: "no image received" in node_process.output(),
+                          what="the no-image warning")
+    assert "QoS" in node_process.output()
 
     assert change_state(rclpy_node, "deactivate")
     assert lifecycle_state(rclpy_node) == "inactive"
@@ -92,3 +102,4 @@ def test_lifecycle_transitions(rclpy_node, node_process):  # noqa: F811
     ok, = set_parameters(rclpy_node, {"detector.size": "tiny"})
     assert ok.successful  # unconfigured again: every parameter may change
     node_process.assert_running()
+    assert node_process.stop() == 0, node_process.output()  # SIGINT: clean exit

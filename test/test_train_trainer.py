@@ -34,7 +34,7 @@ def test_loss_falls_on_self_made_crops(repo_root, synthetic, tmp_path):
     cfg = _config(repo_root, synthetic / "cache", "epochs=10", "augment.erase_prob=0.0")
     trainer = ReIDTrainer(cfg, [synthetic / "data"], tmp_path / "run")
     summary = trainer.fit()
-    assert summary["steps"] == len(trainer.history) == 10 * trainer.iters_per_epoch
+    assert summary["steps"] == len(trainer.history) >= 10 and len(trainer.epoch_log) == 10
     epochs = trainer.epoch_log  # per-epoch means: the same crops each epoch, so comparable
     assert epochs[-1]["total"] < 0.8 * epochs[0]["total"], [e["total"] for e in epochs]
     for name in ("last.pt", "reid.pt", "log.csv", "summary.json", "loss_curves.png"):

@@ -65,7 +65,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rate", type=float, default=defaults.rate_hz,
                         help=f"camera rate, Hz (default {defaults.rate_hz:g})")
     parser.add_argument("--size", default=defaults.detector_size,
-                        help=f"YOLOX size of the random detector (default {defaults.detector_size})")
+                        help=f"YOLOX size of the random detector "
+                             f"(default {defaults.detector_size})")
     parser.add_argument("--boxes", type=int, default=defaults.boxes,
                         help=f"boxes per frame in external mode (default {defaults.boxes})")
     parser.add_argument("--modes", default="detector,external",

@@ -65,6 +65,8 @@ def parse_classes(text: str) -> tuple[int, ...]:
 
 def build_detector(args: argparse.Namespace, **overrides):
     """A YOLOXDetector from the shared flags; refuses to run on random weights silently."""
+    import warnings
+
     from finetrack_ros.detector import SIZES, YOLOXDetector
 
     if args.detector is None and not args.random_weights:
@@ -77,8 +79,7 @@ def build_detector(args: argparse.Namespace, **overrides):
     options = dict(size=args.model_size, num_classes=args.num_classes, input_size=input_size,
                    raw_bgr=args.raw_bgr)
     options.update(overrides)
-    import warnings
-    with warnings.catch_warnings():
+    with warnings.catch_warnings():  # the loud stderr line above replaces the warning
         warnings.filterwarnings("ignore", message="YOLOXDetector: no checkpoint")
         return YOLOXDetector(args.detector, **options)
 

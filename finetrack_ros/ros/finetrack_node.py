@@ -214,6 +214,8 @@ class FineTrackNode(Node):
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Unsubscribe → inactive; the tracker keeps its tracks."""
         self._unsubscribe()
+        self.get_logger().info(f"inactive: {self.frames_out} frames tracked, "
+                               f"{self.bad_frames} bad frames skipped")
         return super().on_deactivate(state)
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:

@@ -156,8 +156,13 @@ class ReIDTrainer:
             cfg.sampler.kind, split.labels, split.sequences, split.frames,
             cfg.sampler.batch_size, cfg.sampler.group_size, cfg.sampler.pk_instances,
             cfg.seed, self.rank, self.world_size)
-        self.iters_per_epoch = len(self.sampler)
-        total = cfg.epochs * self.iters_per_epoch
+        lengths = []  # SGS packing makes the epoch length vary a little: count each epoch
+        for epoch in range(cfg.epochs):
+            self.sampler.set_epoch(epoch)
+            lengths.append(len(self.sampler))
+        self.iters_per_epoch = max(1, round(sum(lengths) / max(1, len(lengths))))  # mean
+        self.epoch_length = lengths[0] if lengths else 0  # of the current epoch
+        total = sum(lengths)
         self.total_iters = min(total, cfg.max_iters) if cfg.max_iters > 0 else total
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer,
@@ -231,7 +236,9 @@ class ReIDTrainer:
     def _epoch_loader(self) -> DataLoader:
         self.sampler.set_epoch(self.epoch)
         self.dataset.set_epoch(self.epoch)
-        batches = list(self.sampler)[self.step_in_epoch:]  # skip what a resumed run did
+        batches = list(self.sampler)
+        self.epoch_length = len(batches)  # SGS packing makes it vary a little per epoch
+        batches = batches[self.step_in_epoch:]  # skip what a resumed run did
         # own generator: creating the loader must not draw from the global RNG that a
         # resumed run restores, or dropout would differ from an uninterrupted run
         generator = torch.Generator().manual_seed(self.cfg.seed + self.epoch)
@@ -267,7 +274,7 @@ class ReIDTrainer:
             bar.update(1)
             bar.set_postfix(loss=f"{row['total']:.3f}", lr=f"{row['lr']:.2e}")
             if self.step >= stop_step:
-                return self.step_in_epoch >= self.iters_per_epoch
+                return self.step_in_epoch >= self.epoch_length
         return True
 
     def fit(self, stop_at_step: int | None = None) -> dict:
