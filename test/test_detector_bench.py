@@ -54,15 +54,18 @@ def test_synthetic_inputs() -> None:
 def test_time_ms_counts_runs() -> None:
     calls = []
     time_ms(lambda: calls.append(1), BenchConfig(warmup=2, repeats=3))
-    assert len(calls) == 5
+    assert len(calls) == 5  # 2 warm-up + 3 timed: fast runs stay within the budget
     calls.clear()
     time_ms(lambda: calls.append(1), BenchConfig(warmup=2, repeats=3, long_stage_ms=0.0))
     assert len(calls) == 3  # a slow first run is a sample, not a warm-up
+    calls.clear()
+    time_ms(lambda: calls.append(1), BenchConfig(warmup=1, repeats=3, stage_budget_ms=0.0))
+    assert len(calls) == 2  # budget spent: one warm-up, one sample
 
 
 def test_tiny_end_to_end_run(capsys) -> None:
     code = main(["bench", "models", "--sizes", "nano", "--input-size", "64x96",
-                 "--reid", "resnet18", "--boxes", "1,2", "--warmup", "0"])
+                 "--reid", "resnet18", "--boxes", "1,2", "--warmup", "0", "--repeats", "1"])
     out = capsys.readouterr().out
     assert code == 0
     assert "YOLOX-nano" in out and "64x96" in out and "ReID-resnet18" in out

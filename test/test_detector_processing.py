@@ -145,3 +145,16 @@ def test_detector_rejects_non_uint8_frames() -> None:
         detector(np.zeros((10, 10, 3), np.float32))
     with pytest.raises(ValueError, match="got shape \\(10, 10\\)"):
         detector(np.zeros((10, 10), np.uint8))
+
+
+@pytest.mark.filterwarnings("ignore:YOLOXDetector")
+def test_refresh_picks_up_new_weights() -> None:
+    detector = _grid_detector((64, 64))
+    frame = np.zeros((64, 64, 3), np.uint8)
+    assert len(detector(frame)) > 0
+    with torch.no_grad():
+        for pred in detector.model.head.obj_preds:
+            pred.bias.fill_(-20.0)  # "training" made every cell background
+    assert len(detector(frame)) > 0  # the fused inference copy is stale until refresh()
+    detector.refresh()
+    assert len(detector(frame)) == 0

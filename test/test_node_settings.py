@@ -85,3 +85,19 @@ def test_reid_weights_not_matching_the_parameters_name_file_and_field(tmp_path):
         node_settings.build_pipeline(settings(**base, **{"reid.num_parts": 6}))
     with pytest.raises(ValueError, match="crop_size"):
         node_settings.build_pipeline(settings(**{**base, "reid.crop_size": [128, 64]}))
+
+
+def test_detector_weights_of_another_size_name_the_file(tmp_path):
+    import torch
+
+    from finetrack_ros.detector import build_yolox
+
+    path = tmp_path / "yolox_nano.pth"
+    torch.save({"model": build_yolox("nano", 1).state_dict()}, path)
+    ok = node_settings.build_pipeline(settings(**{"detector.checkpoint": str(path),
+                                                  "reid.enabled": False}))
+    assert ok.detector is not None
+    with pytest.raises(ValueError, match="yolox_nano.pth"):
+        node_settings.build_pipeline(settings(**{"detector.checkpoint": str(path),
+                                                 "detector.size": "tiny",
+                                                 "reid.enabled": False}))

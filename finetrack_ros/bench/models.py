@@ -30,7 +30,8 @@ class BenchConfig:
     candidates: int = 500  # boxes above conf entering NMS in the postprocess timing
     warmup: int = 1  # untimed runs before timing each stage
     long_stage_ms: float = 2000.0  # a first run this slow counts as a sample, not warm-up
-    repeats: int = 1  # timed runs per stage; the median is reported
+    repeats: int = 5  # most timed runs per stage; the median is reported
+    stage_budget_ms: float = 1500.0  # stop sampling a stage once its samples add up to this
     device: str = "cpu"
     seed: int = 0
 
@@ -57,8 +58,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Re-ID backbones, comma separated (default resnet18,resnet50)")
     parser.add_argument("--boxes", default="1,10,50", help="Re-ID box counts (default 1,10,50)")
     parser.add_argument("--repeats", type=int, default=defaults.repeats,
-                        help="timed runs per stage, median reported (default 1: the default "
-                             "run stays under ~3 minutes on 2 CPU cores)")
+                        help="most timed runs per stage, median reported (default 5)")
+    parser.add_argument("--stage-budget", type=float, default=defaults.stage_budget_ms / 1000,
+                        help="seconds of samples per stage before stopping (default 1.5; "
+                             "raise it for steadier figures, the default run stays under "
+                             "~3 minutes on 2 CPU cores)")
     parser.add_argument("--warmup", type=int, default=defaults.warmup,
                         help="untimed runs first (default 1)")
     parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
@@ -74,20 +78,23 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
         boxes = tuple(int(v) for v in names(args.boxes))
     except ValueError:
         raise ValueError(f"--boxes: expected counts such as 1,10,50, got {args.boxes!r}")
-    if args.repeats < 1 or args.warmup < 0:
-        raise ValueError(f"--repeats must be >= 1 and --warmup >= 0, got {args.repeats}, "
-                         f"{args.warmup}")
+    if args.repeats < 1 or args.warmup < 0 or args.stage_budget < 0:
+        raise ValueError(f"--repeats must be >= 1, --warmup and --stage-budget >= 0; got "
+                         f"{args.repeats}, {args.warmup}, {args.stage_budget}")
     return BenchConfig(detector_sizes=names(args.sizes), detector_input=parse_hw(args.input_size),
                        reid_backbones=names(args.reid), box_counts=boxes, warmup=args.warmup,
-                       repeats=args.repeats, device=args.device)
+                       repeats=args.repeats, stage_budget_ms=args.stage_budget * 1000,
+                       device=args.device)
 
 
 def time_ms(fn: Callable[[], object], config: BenchConfig) -> float:
     """Median wall time of ``fn`` in milliseconds (CUDA synchronised).
 
-    The first run is timed too: when it takes longer than ``config.long_stage_ms``,
-    one-off start-up costs are small against it and it counts as the first sample
-    instead of a warm-up (keeps the default run of big networks short).
+    Takes up to ``config.repeats`` samples but stops once they add up to
+    ``config.stage_budget_ms`` (at least one sample): cheap stages get several samples,
+    big networks one. The first run is timed too: when it takes longer than
+    ``config.long_stage_ms``, one-off start-up costs are small against it and it counts as
+    the first sample instead of a warm-up.
     """
     import torch
 
@@ -99,13 +106,14 @@ def time_ms(fn: Callable[[], object], config: BenchConfig) -> float:
         return (time.perf_counter() - start) * 1000.0
 
     first = timed()
-    if first >= config.long_stage_ms:
+    if first >= config.long_stage_ms or config.warmup == 0:
         samples = [first]
     else:
         for _ in range(config.warmup - 1):
             timed()
-        samples = [] if config.warmup > 0 else [first]
-    samples += [timed() for _ in range(config.repeats - len(samples))]
+        samples = [timed()]
+    while len(samples) < config.repeats and sum(samples) < config.stage_budget_ms:
+        samples.append(timed())
     return statistics.median(samples)
 
 
@@ -263,7 +271,8 @@ def header(config: BenchConfig, threads: int) -> str:
     """First line of the report: device, frame, how medians were taken."""
     device = config.device if config.device.startswith("cuda") else f"cpu ({threads} threads)"
     return (f"\nfinetrack bench models on {device}; frame {config.frame_hw[1]}x"
-            f"{config.frame_hw[0]}; median of {config.repeats} after {config.warmup} warm-up "
+            f"{config.frame_hw[0]}; median of <= {config.repeats} runs within "
+            f"{config.stage_budget_ms / 1000:g} s per stage after {config.warmup} warm-up "
             f"(none for stages over {config.long_stage_ms / 1000:g} s); postprocess with "
             f"{config.candidates} candidates above conf")
 
