@@ -24,13 +24,20 @@ CAMERA_TOPIC = "/test_camera/image_raw"
 OUTPUT_TOPIC = "/finetrack_node/tracked_objects"
 # A best-effort (SensorData) subscription may drop a frame: resend this often before failing.
 SEND_ATTEMPTS = 3
+# The lifecycle node, started active with a tiny random detector (finds nothing: only the
+# image path and the header copy are under test here) and no Re-ID.
+NODE_PARAMS = [
+    "-p", "autostart:=true", "-p", "detector.checkpoint:=random", "-p", "detector.size:=nano",
+    "-p", "detector.input_size:=[64,96]", "-p", "reid.enabled:=false",
+    "-p", "tracker.track_thresh:=1.0",
+]
 REPLY_TIMEOUT_S = DEFAULT_TIMEOUT_S / SEND_ATTEMPTS
 
 
 @pytest.fixture(scope="module")
 def node_process(ros_install):  # noqa: F811
     exe = installed_executable(ros_install, "finetrack_ros", "finetrack_node")
-    with running_process([exe, "--ros-args", "-r", f"image:={CAMERA_TOPIC}"]) as proc:
+    with running_process([exe, "--ros-args", *NODE_PARAMS, "-r", f"image:={CAMERA_TOPIC}"]) as proc:
         yield proc
 
 
@@ -123,7 +130,7 @@ def test_undecodable_image_is_dropped_and_node_keeps_running(rclpy_node, link,  
 
 def test_node_exits_cleanly_on_sigint(ros_install, rclpy_node):  # noqa: F811
     exe = installed_executable(ros_install, "finetrack_ros", "finetrack_node")
-    with running_process([exe, "--ros-args", "-r", "__node:=finetrack_sigint"]) as proc:
+    with running_process([exe, "--ros-args", *NODE_PARAMS, "-r", "__node:=finetrack_sigint"]) as proc:
         rclpy_node.spin_until(
             lambda: rclpy_node.node.count_publishers("/finetrack_sigint/tracked_objects") > 0,
             what="the node to come up")
