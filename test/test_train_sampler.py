@@ -22,6 +22,17 @@ def test_groups_are_consecutive_frames_of_one_sequence():
     assert sampler.groups == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]
 
 
+def test_a_cut_group_keeps_each_identity_together():
+    # one group of 2 frames x 4 people, batch of 4: by identity -> 2 people x 2 frames each
+    frames, labels = np.repeat([1, 2], 4), np.tile([7, 8, 9, 6], 2)
+    sampler = ShuffleGroupSampler(np.zeros(8, int), frames, 4, 2, labels=labels)
+    assert sampler.groups == [[3, 7, 0, 4, 1, 5, 2, 6]]  # ids 6, 7, 8, 9, each frame 1 then 2
+    batches = list(sampler)
+    assert positives_per_anchor(labels, batches) == pytest.approx(1.0)
+    by_frame = ShuffleGroupSampler(np.zeros(8, int), frames, 4, 2)
+    assert positives_per_anchor(labels, list(by_frame)) == 0.0
+
+
 def test_batches_are_filled_with_whole_groups():
     groups = [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]
     # order 3,0: [9]+[0,1,2] fills 4; [6,7,8] does not fit -> new batch; same for [3,4,5]

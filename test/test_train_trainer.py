@@ -72,17 +72,6 @@ def test_resume_rejects_a_different_identity_map(repo_root, synthetic, tmp_path)
         ReIDTrainer(other, [synthetic / "data"], tmp_path / "run", resume=True)
 
 
-def test_diversity_loss_alone_decorrelates_the_real_parts(repo_root, synthetic, tmp_path):
-    cfg = _config(repo_root, synthetic / "cache", "epochs=4", "loss.alpha=0.0", "loss.beta=0.0",
-                  "loss.gamma=1.0")
-    trainer = ReIDTrainer(cfg, [synthetic / "data"], tmp_path / "run")
-    trainer.fit()
-    diversity = [e["diversity"] for e in trainer.epoch_log]
-    k = trainer.model.config.num_parts
-    assert diversity[-1] < diversity[0] - 0.03, diversity
-    assert diversity[-1] >= -1.0 / (k - 1) - 1e-6  # the bound for K unit vectors
-
-
 def test_schedule_warms_up_then_decays():
     cfg = load_train_config(None, ["optim.warmup_iters=10", "optim.warmup_factor=0.1",
                                    "optim.min_lr_factor=0.0"]).optim

@@ -29,10 +29,10 @@ class BenchConfig:
     frame_hw: tuple[int, int] = (1080, 1920)  # synthetic frame size (MOT17's)
     candidates: int = 500  # boxes above conf entering NMS in the postprocess timing
     warmup: int = 1  # untimed runs before timing each stage
-    long_stage_ms: float = 2000.0  # a first run this slow counts as a sample, not warm-up
     repeats: int = 5  # most timed runs per stage; the median is reported
     stage_budget_ms: float = 1500.0  # stop sampling a stage once its samples add up to this
     device: str = "cpu"
+    threads: int = 0  # torch intra-op threads on CPU; 0 keeps torch's default (all cores)
     seed: int = 0
 
 
@@ -66,6 +66,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warmup", type=int, default=defaults.warmup,
                         help="untimed runs first (default 1)")
     parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch CPU threads (default 0: torch's default, all cores)")
 
 
 def config_from_args(args: argparse.Namespace) -> BenchConfig:
@@ -84,17 +86,15 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
     return BenchConfig(detector_sizes=names(args.sizes), detector_input=parse_hw(args.input_size),
                        reid_backbones=names(args.reid), box_counts=boxes, warmup=args.warmup,
                        repeats=args.repeats, stage_budget_ms=args.stage_budget * 1000,
-                       device=args.device)
+                       device=args.device, threads=args.threads)
 
 
 def time_ms(fn: Callable[[], object], config: BenchConfig) -> float:
     """Median wall time of ``fn`` in milliseconds (CUDA synchronised).
 
-    Takes up to ``config.repeats`` samples but stops once they add up to
-    ``config.stage_budget_ms`` (at least one sample): cheap stages get several samples,
-    big networks one. The first run is timed too: when it takes longer than
-    ``config.long_stage_ms``, one-off start-up costs are small against it and it counts as
-    the first sample instead of a warm-up.
+    After ``config.warmup`` untimed runs, takes up to ``config.repeats`` samples but stops
+    once they add up to ``config.stage_budget_ms`` (at least one sample): cheap stages get
+    several samples, big networks one.
     """
     import torch
 
@@ -105,13 +105,9 @@ def time_ms(fn: Callable[[], object], config: BenchConfig) -> float:
             torch.cuda.synchronize()
         return (time.perf_counter() - start) * 1000.0
 
-    first = timed()
-    if first >= config.long_stage_ms or config.warmup == 0:
-        samples = [first]
-    else:
-        for _ in range(config.warmup - 1):
-            timed()
-        samples = [timed()]
+    for _ in range(config.warmup):
+        timed()
+    samples = [timed()]
     while len(samples) < config.repeats and sum(samples) < config.stage_budget_ms:
         samples.append(timed())
     return statistics.median(samples)
@@ -272,8 +268,8 @@ def header(config: BenchConfig, threads: int) -> str:
     device = config.device if config.device.startswith("cuda") else f"cpu ({threads} threads)"
     return (f"\nfinetrack bench models on {device}; frame {config.frame_hw[1]}x"
             f"{config.frame_hw[0]}; median of <= {config.repeats} runs within "
-            f"{config.stage_budget_ms / 1000:g} s per stage after {config.warmup} warm-up "
-            f"(none for stages over {config.long_stage_ms / 1000:g} s); postprocess with "
+            f"{config.stage_budget_ms / 1000:g} s per stage after {config.warmup} warm-up; "
+            f"postprocess with "
             f"{config.candidates} candidates above conf")
 
 
@@ -282,6 +278,8 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     config = config_from_args(args)
+    if config.threads > 0:
+        torch.set_num_threads(config.threads)
     frame = synthetic_frame(config)
     jobs = ([("det", size) for size in config.detector_sizes]
             + [("reid", name) for name in config.reid_backbones] + [("crops", "")])

@@ -32,6 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=2e-3, help="peak AdamW lr (2e-3)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1)")
+    parser.add_argument("--min-visibility", type=float, default=0.1,
+                        help="GT boxes less visible than this are not targets (0.1)")
+    parser.add_argument("--warmup", type=int, default=100, help="lr warm-up iterations (100)")
     parser.add_argument("--init", default=None, help="checkpoint to start from")
     parser.add_argument("--fp16", action="store_true", help="store weights as float16")
     parser.add_argument("--val", nargs="*", default=[], metavar="SEQ",
@@ -58,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
     config = DetectorTrainConfig(
         model_size=args.model_size, input_size=args.input_size, batch_size=args.batch_size,
         iterations=args.iterations, lr=args.lr, seed=args.seed, threads=args.threads,
-        fp16_checkpoint=args.fp16,
+        fp16_checkpoint=args.fp16, min_visibility=args.min_visibility,
+        warmup_iterations=args.warmup,
     )
     torch.set_num_threads(args.threads)
     sequences = [Path(p) for p in args.data]

@@ -168,6 +168,7 @@ def _paste(frame: np.ndarray, labels: np.ndarray, image: np.ndarray, mask: np.nd
     if x0 >= x1 or y0 >= y1:
         return False
     sub = mask[y0 - top:y1 - top, x0 - left:x1 - left]
-    frame[y0:y1, x0:x1][sub] = image[y0 - top:y1 - top, x0 - left:x1 - left][sub]
-    labels[y0:y1, x0:x1][sub] = label
+    np.copyto(frame[y0:y1, x0:x1], image[y0 - top:y1 - top, x0 - left:x1 - left],
+              where=sub[..., None])
+    np.copyto(labels[y0:y1, x0:x1], label, where=sub)
     return True

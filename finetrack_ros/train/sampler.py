@@ -63,33 +63,38 @@ class ShuffleGroupSampler(_ShardedBatchSampler):
     whole groups, so the identities in a batch come with their neighbouring-frame positives.
     A group that does not fit in the current batch starts the next one; a group larger than
     ``batch_size`` is cut into ``batch_size`` chunks. Batches therefore hold <= ``batch_size``
-    crops.
+    crops. Within a group crops are ordered by identity (when ``labels`` are given), then
+    frame, so a chunk of a cut group keeps each identity's crops together.
 
     Args:
         sequences: (M,) int sequence index of each crop.
         frames: (M,) int frame number of each crop.
         batch_size: max crops per batch.
         group_size: G, consecutive frames per group.
+        labels: (M,) identities, or None to order a group by frame only.
     """
 
     def __init__(self, sequences: np.ndarray, frames: np.ndarray, batch_size: int,
                  group_size: int, seed: int = 0, rank: int = 0, world_size: int = 1,
-                 min_batch_size: int = 1) -> None:
+                 min_batch_size: int = 1, labels: np.ndarray | None = None) -> None:
         super().__init__(batch_size, seed, rank, world_size, min_batch_size)
         if group_size < 1:
             raise ValueError(f"sampler.group_size: must be >= 1, got {group_size}")
         sequences, frames = np.asarray(sequences), np.asarray(frames)
-        if sequences.shape != frames.shape:
-            raise ValueError(f"sequences {sequences.shape} and frames {frames.shape} differ")
+        labels = np.zeros_like(frames) if labels is None else np.asarray(labels)
+        if not sequences.shape == frames.shape == labels.shape:
+            raise ValueError(f"sequences {sequences.shape}, frames {frames.shape} and labels "
+                             f"{labels.shape} differ")
         self.group_size = group_size
-        self.groups = self._make_groups(sequences, frames, group_size)
+        self.groups = self._make_groups(sequences, frames, labels, group_size)
 
     @staticmethod
-    def _make_groups(sequences: np.ndarray, frames: np.ndarray, group_size: int) -> list[list[int]]:
+    def _make_groups(sequences: np.ndarray, frames: np.ndarray, labels: np.ndarray,
+                     group_size: int) -> list[list[int]]:
         """Crop indices per group, groups ordered by (sequence, first frame)."""
         first = {s: frames[sequences == s].min() for s in np.unique(sequences)}
         slot = np.array([(f - first[s]) // group_size for s, f in zip(sequences, frames)])
-        order = np.lexsort((np.arange(len(frames)), frames, slot, sequences))
+        order = np.lexsort((np.arange(len(frames)), frames, labels, slot, sequences))
         groups: dict[tuple[int, int], list[int]] = {}
         for i in order:
             groups.setdefault((int(sequences[i]), int(slot[i])), []).append(int(i))
@@ -187,7 +192,7 @@ def build_batch_sampler(kind: str, labels: np.ndarray, sequences: np.ndarray,
     """
     if kind == "sgs":
         return ShuffleGroupSampler(sequences, frames, batch_size, group_size, seed, rank,
-                                   world_size, min_batch_size=2)
+                                   world_size, min_batch_size=2, labels=labels)
     if kind == "random":
         return RandomBatchSampler(len(labels), batch_size, seed, rank, world_size)
     if kind == "pk":
