@@ -1,0 +1,6 @@
+"""``python -m finetrack_ros.cli`` (e.g. under ``torchrun``) = the ``finetrack`` command."""
+import sys
+
+from finetrack_ros.cli import main
+
+sys.exit(main())
