@@ -36,7 +36,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS_DIR = REPO_ROOT / "weights"
 # Shipped demo weights (weights/README.md says how each was trained).
 DEFAULT_REID = WEIGHTS_DIR / "reid_small_demo.pth"
-DEFAULT_DETECTOR_GLOB = "yolox_*.pth"
+DEFAULT_DETECTOR_GLOB = "detector_*_demo.pth"
 # Method names in the table, chart and results files.
 FINETRACK = "FineTrack (Re-ID)"
 BYTETRACK_IOU = "ByteTrack (IoU only)"
@@ -53,9 +53,10 @@ class DemoConfig:
     Attributes:
         out: output folder (created; must be empty or absent).
         video, bag: a user's input instead of a generated scene (at most one).
-        detector: YOLOX checkpoint; None = the shipped ``weights/yolox_*.pth`` if present,
-            else the bag's detections topic (external-detections mode).
-        detector_size, detector_input: architecture and network input (H, W) of ``detector``.
+        detector: YOLOX checkpoint; None = the shipped ``weights/detector_*_demo.pth`` if
+            present, else the bag's detections topic (external-detections mode).
+        detector_size, detector_input, detector_nms: architecture, network input (H, W) and
+            NMS IoU of ``detector`` (defaults: the shipped YOLOX-nano, weights/README.md).
         reid: FineTrack Re-ID checkpoint; None = ``weights/reid_small_demo.pth`` if present.
         use_bag_detections: use the bag's detections topic even when detector weights exist.
         frames, seed, size, fps, people: the generated scene (size = (width, height)).
@@ -71,7 +72,8 @@ class DemoConfig:
     bag: Optional[Path] = None
     detector: Optional[Path] = None
     detector_size: str = "nano"
-    detector_input: tuple = (384, 512)
+    detector_input: tuple = (256, 320)
+    detector_nms: float = 0.5
     reid: Optional[Path] = None
     use_bag_detections: bool = False
     frames: int = 150
@@ -148,10 +150,10 @@ def prepare_input(config: DemoConfig, out: Path) -> DemoInput:
 def describe_bag(bag_path: Path, config: DemoConfig, out: Path,
                  image_topic: Optional[str] = None) -> DemoInput:
     """Topics, frame rate and ground truth of a bag (GT exported to ``out/gt.txt``)."""
+    from finetrack_ros.bag import messages as m
     from finetrack_ros.bag.mot_export import bag_topic_to_mot
     from finetrack_ros.bag.reader import IMAGE_TYPES, BagReader, bag_folder
     from finetrack_ros.bag.replay import bag_fps
-    from finetrack_ros.bag import messages as m
 
     bag_path = bag_folder(Path(bag_path))
     image_topic = image_topic or config.image_topic
@@ -200,17 +202,19 @@ def choose_models(config: DemoConfig, data: DemoInput) -> DemoModels:
 
 
 def node_parameters(config: DemoConfig, models: DemoModels, data: DemoInput) -> dict:
-    """Flat node parameters (dotted names) shared by the node and the baseline."""
+    """Flat node parameters (dotted names) shared by the node and the baseline; weight paths
+    absolute, since the node runs as a subprocess."""
     params = {"device": config.device, "tracker.frame_rate": float(data.fps)}
     params.update({f"tracker.{k}": v for k, v in config.tracker.items()})
     if models.detector is not None:
-        params.update({"detector.checkpoint": str(models.detector),
+        params.update({"detector.checkpoint": str(Path(models.detector).absolute()),
                        "detector.size": config.detector_size,
-                       "detector.input_size": [int(v) for v in config.detector_input]})
+                       "detector.input_size": [int(v) for v in config.detector_input],
+                       "detector.nms": float(config.detector_nms)})
     params["reid.enabled"] = models.reid is not None
     params["tracker.use_appearance"] = models.reid is not None
     if models.reid is not None:
-        params["reid.checkpoint"] = str(models.reid)
+        params["reid.checkpoint"] = str(Path(models.reid).absolute())
     return params
 
 

@@ -40,12 +40,12 @@ def test_no_detector_and_no_detections_topic_is_a_clear_error(tmp_path, monkeypa
 def test_shipped_weights_are_picked_up_and_missing_ones_named(tmp_path, monkeypatch):
     weights = tmp_path / "weights"
     weights.mkdir()
-    (weights / "yolox_nano_demo.pth").write_bytes(b"x")
+    (weights / "detector_nano_demo.pth").write_bytes(b"x")
     (weights / "reid_small_demo.pth").write_bytes(b"x")
     monkeypatch.setattr(demo, "WEIGHTS_DIR", weights)
     monkeypatch.setattr(demo, "DEFAULT_REID", weights / "reid_small_demo.pth")
     models = demo.choose_models(_config(tmp_path), _input(tmp_path))
-    assert models.detector == weights / "yolox_nano_demo.pth"
+    assert models.detector == weights / "detector_nano_demo.pth"
     assert models.reid == weights / "reid_small_demo.pth"
     forced = demo.choose_models(_config(tmp_path, use_bag_detections=True), _input(tmp_path))
     assert forced.detector is None
@@ -71,10 +71,11 @@ def test_node_parameters_and_the_baseline_share_the_tracker_settings(tmp_path):
 
 def test_detector_parameters_follow_the_config(tmp_path):
     models = demo.DemoModels(detector=tmp_path / "yolox.pth", reid=None)
-    config = _config(tmp_path, detector_size="tiny", detector_input=(256, 320))
+    config = _config(tmp_path, detector_size="tiny", detector_input=(224, 288), detector_nms=0.6)
     params = demo.node_parameters(config, models, _input(tmp_path))
     assert params["detector.checkpoint"] == str(tmp_path / "yolox.pth")
-    assert (params["detector.size"], params["detector.input_size"]) == ("tiny", [256, 320])
+    assert (params["detector.size"], params["detector.input_size"]) == ("tiny", [224, 288])
+    assert params["detector.nms"] == 0.6
 
 
 def test_output_folder_must_be_new_or_empty(tmp_path):

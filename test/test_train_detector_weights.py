@@ -1,7 +1,8 @@
 """The shipped demo detector (weights/detector_nano_demo.pth) loads and finds people.
 
-A lower bar than the demo's (recall >= 0.9 at precision >= 0.9 on full held-out scenes),
-on a short generated scene so it runs in CI time. Skips while the weights are not shipped.
+A lower bar than the demo's (recall >= 0.9 at precision >= 0.9 on full held-out scenes):
+recall >= 0.7 at precision >= 0.9, on a short generated scene so it runs in CI time.
+Skips while the weights are not shipped.
 """
 from __future__ import annotations
 
@@ -29,8 +30,8 @@ def test_demo_detector_finds_people_on_a_new_scene(demo_weights, tmp_path):
     assert tuple(blob["input_size"]) == DEMO_INPUT_SIZE
     seq = write_sequence(tmp_path / "held_out", SceneConfig(frames=12, seed=4242),
                          progress=False)
-    detector = YOLOXDetector(demo_weights, size="nano", input_size=DEMO_INPUT_SIZE, conf=0.05)
-    quality = evaluate_detector(detector, [seq], score_threshold=0.3, progress=False)
+    detector = YOLOXDetector(demo_weights, size="nano", input_size=DEMO_INPUT_SIZE, conf=0.05,
+                             nms=0.5)
+    quality = evaluate_detector(detector, [seq], target_precision=0.9, progress=False)
     assert quality.num_gt > 30
-    assert quality.recall >= 0.7
-    assert quality.precision >= 0.7
+    assert quality.best_recall_at_precision >= 0.7  # demo bar: 0.9 at precision 0.9

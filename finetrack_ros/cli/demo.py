@@ -29,11 +29,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=None,
                         help="output folder, empty or new (default outputs/demo_<UTC time>)")
     parser.add_argument("--detector", type=Path, default=None,
-                        help="YOLOX checkpoint (default: weights/yolox_*.pth if shipped, else "
-                             "the bag's detections)")
+                        help="YOLOX checkpoint (default: weights/detector_*_demo.pth if "
+                             "shipped, else the bag's detections)")
     parser.add_argument("--detector-size", default="nano", help="YOLOX size of --detector (nano)")
-    parser.add_argument("--detector-input", type=_size, default=(384, 512), metavar="HxW",
-                        help="YOLOX input height x width, multiples of 32 (384x512)")
+    parser.add_argument("--detector-input", type=_size, default=(256, 320), metavar="HxW",
+                        help="YOLOX input height x width, multiples of 32 (256x320)")
+    parser.add_argument("--detector-nms", type=float, default=0.5,
+                        help="YOLOX NMS IoU threshold (0.5)")
     parser.add_argument("--reid", type=Path, default=None,
                         help="FineTrack Re-ID checkpoint (default weights/reid_small_demo.pth)")
     parser.add_argument("--use-bag-detections", action="store_true",
@@ -55,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or Path("outputs") / time.strftime("demo_%Y%m%d_%H%M%S", time.gmtime())
     config = DemoConfig(
         out=out, video=args.video, bag=args.bag, detector=args.detector,
-        detector_size=args.detector_size, detector_input=args.detector_input, reid=args.reid,
+        detector_size=args.detector_size, detector_input=args.detector_input,
+        detector_nms=args.detector_nms, reid=args.reid,
         use_bag_detections=args.use_bag_detections, frames=args.frames, seed=args.seed,
         size=args.size, people=args.people, device=args.device,
     )

@@ -25,6 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="poles, trees and parked vehicles (default 3)")
     parser.add_argument("--crossing-fraction", type=float, default=0.5,
                         help="share of people in crossing pairs (default 0.5)")
+    parser.add_argument("--turn-when-hidden", type=float, default=0.0,
+                        help="probability that a person hidden behind something turns around "
+                             "when changing speed (default 0)")
     parser.add_argument("--pan", type=float, default=0.0,
                         help="camera pan in pixels per frame (default 0 = static)")
     parser.add_argument("--noise", type=float, default=3.0,
@@ -42,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     config = SceneConfig(
         width=width, height=height, fps=args.fps, frames=args.frames, people=args.people,
         occluders=args.occluders, crossing_fraction=args.crossing_fraction,
-        pan_px_per_frame=args.pan, noise_std=args.noise, blur_px=args.blur, seed=args.seed,
+        pan_px_per_frame=args.pan, hidden_turn_probability=args.turn_when_hidden, noise_std=args.noise, blur_px=args.blur, seed=args.seed,
     )
     out = write_sequence(args.out, config, name=args.name, progress=not args.quiet)
     print(f"wrote {config.frames} frames of {width}x{height} to {out}")

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from tqdm import tqdm
+
 from finetrack_ros.bag.bag_writer import BagWriter
 from finetrack_ros.bag.reader import BagReader
 from finetrack_ros.bag.typestore import (
@@ -194,8 +196,8 @@ def _run(session, proc, bag_path: Path, writer: BagWriter, config: OnlineReplayC
     try:
         _wait_until_ready(session, proc, player, recorder, sink, inputs, config)
         start = time.monotonic()
-        pace = _LockStep(session, proc, recorder, result, config)
-        player.play(pace)
+        with tqdm(total=len(result.image_stamps), desc="finetrack_node", unit="frame") as bar:
+            player.play(_LockStep(session, proc, recorder, result, config, bar))
         session.spin_until(lambda: _drained(recorder, sink, result.tracks_topic),
                            config.drain_timeout_s)
         result.seconds = time.monotonic() - start
@@ -233,9 +235,9 @@ class _LockStep:
     """Pace callback: after each frame, wait for the node's tracks of it."""
 
     def __init__(self, session, proc, recorder, result: OnlineReplayResult,
-                 config: OnlineReplayConfig) -> None:
+                 config: OnlineReplayConfig, progress: tqdm) -> None:
         self.session, self.proc, self.recorder = session, proc, recorder
-        self.result, self.config = result, config
+        self.result, self.config, self.progress = result, config, progress
         self.seen = 0
 
     def __call__(self, index: int, stamp_ns: int, topics: set) -> None:
@@ -248,3 +250,5 @@ class _LockStep:
                                        self.config.frame_timeout_s, self.proc.check_running):
             self.result.frames_dropped += 1
         self.seen = counts[topic]
+        self.progress.update(1)
+        self.progress.set_postfix(dropped=self.result.frames_dropped)

@@ -62,6 +62,8 @@ class SceneConfig:
         speed_change_rate: probability per second that a person changes speed or pauses.
         occluded_speed_change_rate: the same while the person is mostly hidden, so motion
             models cannot coast through occlusions.
+        hidden_turn_probability: probability that a speed change made while hidden also turns
+            the person around (0 = never; raises ID switches of motion-only trackers).
         reentry_gap_s: (min, max) seconds a person stays away after leaving the image before
             re-entering with the same id.
         noise_std: std of the Gaussian sensor noise, in 8-bit grey levels.
@@ -91,6 +93,7 @@ class SceneConfig:
     walk_speed: float = 0.7
     speed_change_rate: float = 0.15
     occluded_speed_change_rate: float = 1.5
+    hidden_turn_probability: float = 0.0
     reentry_gap_s: tuple[float, float] = (0.5, 3.0)
     noise_std: float = 3.0
     blur_px: int = 2

@@ -126,11 +126,15 @@ def step_walker(walker: Walker, config: SceneConfig, camera_x: float,
         if walker.away_frames == 0:
             _reenter(walker, config, camera_x, rng)
         return
-    rate = (config.occluded_speed_change_rate if walker.visibility < OCCLUDED_BELOW
-            else config.speed_change_rate)
+    hidden = walker.visibility < OCCLUDED_BELOW
+    rate = config.occluded_speed_change_rate if hidden else config.speed_change_rate
     if rng.random() < rate / config.fps:
         walker.speed_factor = (0.0 if rng.random() < PAUSE_PROBABILITY
                                else float(rng.uniform(*SPEED_FACTOR_RANGE)))
+        # draw only when enabled, so scenes made without turning keep their random stream
+        if hidden and config.hidden_turn_probability > 0 and (
+                rng.random() < config.hidden_turn_probability):
+            walker.direction = -walker.direction
     speed = walker.speed_px(config)
     walker.world_x += walker.direction * speed
     walker.phase += 2 * math.pi * speed / (STEP_HEIGHTS * walker.height_px(config))

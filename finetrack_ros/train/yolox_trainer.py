@@ -148,7 +148,7 @@ class DetectorTrainer:
         if init is not None:
             load_yolox_weights(self.model, init, config.model_size)
         decay, no_decay = [], []
-        for name, param in self.model.named_parameters():
+        for param in self.model.parameters():
             (no_decay if param.ndim <= 1 else decay).append(param)
         self.optimizer = torch.optim.AdamW(
             [{"params": decay, "weight_decay": config.weight_decay},
