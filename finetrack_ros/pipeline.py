@@ -27,7 +27,8 @@ class FrameResult:
         frame_index: 0-based count of frames since the last reset.
         tracks: activated, tracked tracks (``finetrack_ros.tracker.Track``), ByteTrack's output.
         detections: the detections the tracker saw (after class filtering).
-        embeddings: (N, D) Re-ID features of ``detections``, or None when appearance is off.
+        embeddings: (N, D) Re-ID features of ``detections`` (zero rows for boxes at or below
+            ``track_thresh``), or None when appearance is off.
         timings_ms: wall time per stage in milliseconds (``detect``, ``reid``, ``track``).
     """
 
@@ -104,7 +105,7 @@ class TrackingPipeline:
         embeddings = None
         if self.uses_appearance and frame_bgr is not None:
             start = time.perf_counter()
-            embeddings = self.extractor(frame_bgr, detections.boxes_xyxy)
+            embeddings = self._embed_high_boxes(frame_bgr, detections)
             timings["reid"] = _ms_since(start)
 
         start = time.perf_counter()
@@ -115,6 +116,21 @@ class TrackingPipeline:
         result = FrameResult(self.frame_index, tracks, detections, embeddings, timings)
         self.frame_index += 1
         return result
+
+
+    def _embed_high_boxes(self, frame_bgr: np.ndarray, detections: Detections) -> np.ndarray:
+        """(N, D) Re-ID features; zero rows (= "no feature") for low-score boxes.
+
+        Only boxes above ``track_thresh`` take part in the appearance stages (stage 1, the
+        unconfirmed stage, new tracks); low boxes are matched by IoU alone and their blurry,
+        occluded crops would only pollute a track's feature average. Skipping them saves
+        about half the Re-ID time with a detector at a low ``conf``.
+        """
+        high = detections.scores > self.tracker.config.track_thresh
+        features = self.extractor(frame_bgr, detections.boxes_xyxy[high])
+        embeddings = np.zeros((len(detections), features.shape[1]), np.float32)
+        embeddings[high] = features
+        return embeddings
 
 
 def _ms_since(start: float) -> float:

@@ -95,7 +95,8 @@ class ResNet(nn.Module):
     """
 
     def __init__(self, arch: str = "resnet50", last_stride: int = 2,
-                 out_features: tuple[str, ...] = ("C2", "C3", "C4", "C5")) -> None:
+                 out_features: tuple[str, ...] = ("C2", "C3", "C4", "C5"),
+                 base_width: int = 64) -> None:
         super().__init__()
         if arch not in _ARCHS:
             raise ValueError(f"ResNet: arch {arch!r} unknown; choose one of {sorted(_ARCHS)}")
@@ -105,19 +106,22 @@ class ResNet(nn.Module):
         if bad or not out_features:
             raise ValueError(f"ResNet: out_features {out_features} must be a non-empty subset "
                              f"of {tuple(_STAGE_LAYERS)}")
+        if base_width < 1:
+            raise ValueError(f"ResNet: base_width must be >= 1, got {base_width}")
         block, layers = _ARCHS[arch]
+        # Stage widths; base_width 64 is torchvision's ResNet (ImageNet weights load only then).
+        widths = tuple(base_width * m for m in (1, 2, 4, 8))
         self.out_features = tuple(out_features)
-        self.inplanes = 64
-        self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
-        self.bn1 = nn.BatchNorm2d(64)
+        self.inplanes = base_width
+        self.conv1 = nn.Conv2d(3, base_width, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(base_width)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-        self.layer1 = self._make_layer(block, 64, layers[0])
-        self.layer2 = self._make_layer(block, 128, layers[1], stride=2)
-        self.layer3 = self._make_layer(block, 256, layers[2], stride=2)
-        self.layer4 = self._make_layer(block, 512, layers[3], stride=last_stride)
-        self.channels = {f"C{i + 2}": width * block.expansion
-                         for i, width in enumerate((64, 128, 256, 512))}
+        self.layer1 = self._make_layer(block, widths[0], layers[0])
+        self.layer2 = self._make_layer(block, widths[1], layers[1], stride=2)
+        self.layer3 = self._make_layer(block, widths[2], layers[2], stride=2)
+        self.layer4 = self._make_layer(block, widths[3], layers[3], stride=last_stride)
+        self.channels = {f"C{i + 2}": width * block.expansion for i, width in enumerate(widths)}
         self.strides = dict(STAGE_STRIDES, C5=16 * last_stride)
         self._init_weights()
 

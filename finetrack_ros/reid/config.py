@@ -30,6 +30,9 @@ class ReIDConfig:
     # Stride of layer4's first block. 1 keeps C5 at stride 16 (convention, BoT Re-ID);
     # 2 is the ImageNet ResNet (stride 32). Larger C5 maps help the global feature.
     last_stride: int = 1
+    # Channels of the first ResNet stage; later stages double it (64 = torchvision's ResNet,
+    # the only width ImageNet weights fit). Smaller is ours, for CPU-sized demo networks.
+    backbone_width: int = 64
     # Path to an ImageNet torchvision ``resnet*.pth`` used as initialisation, or None for
     # random init. Only read when the model is built; checkpoints do not depend on it.
     pretrained_backbone: str | None = None
@@ -72,6 +75,7 @@ class ReIDConfig:
         checks = [
             (self.backbone in BACKBONES, "backbone", f"one of {BACKBONES}"),
             (self.last_stride in (1, 2), "last_stride", "1 or 2"),
+            (self.backbone_width >= 8, "backbone_width", ">= 8"),
             (self.fpn_channels >= 1, "fpn_channels", ">= 1"),
             (self.fam_channels >= 1, "fam_channels", ">= 1"),
             (1 <= self.num_parts <= self.fpn_channels, "num_parts", "in [1, fpn_channels]"),
@@ -139,5 +143,16 @@ PRESETS: dict[str, dict[str, Any]] = {
         "fpn_channels": 128,
         "fam_channels": 64,
         "embed_dim": 128,
+    },
+    # The shipped demo weights (ours): "small" at half the backbone width and half the
+    # FPN/embedding widths; about 4x fewer parameters and FLOPs, a few MB in fp16.
+    "tiny": {
+        "backbone": "resnet18",
+        "backbone_width": 32,
+        "last_stride": 2,
+        "crop_size": (128, 64),
+        "fpn_channels": 64,
+        "fam_channels": 32,
+        "embed_dim": 64,
     },
 }

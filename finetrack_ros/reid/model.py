@@ -52,7 +52,8 @@ class FineTrackReID(nn.Module):
         super().__init__()
         self.config = config = config or ReIDConfig()
         config.validate()
-        self.backbone = ResNet(config.backbone, config.last_stride)
+        self.backbone = ResNet(config.backbone, config.last_stride,
+                               base_width=config.backbone_width)
         if config.pretrained_backbone:
             self.backbone.load_imagenet(config.pretrained_backbone)
         self.fpn = FAFPN(self.backbone.channels, config.fpn_channels, config.fam_channels)

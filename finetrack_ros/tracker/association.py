@@ -69,6 +69,36 @@ def fuse_appearance(
     return np.where(has, fused, iou_cost)
 
 
+# Cost of a pair a gate forbids: finite (lap.lapjv needs finite costs), above any threshold.
+GATED_COST = 1e5
+
+
+def gated_appearance_distance(
+    track_features: np.ndarray,
+    det_features: np.ndarray,
+    track_xyxy: np.ndarray,
+    det_xyxy: np.ndarray,
+    max_center_dist: float,
+) -> np.ndarray:
+    """Appearance distance ``1 - cos`` where the detection is near the track.
+
+    Args:
+        track_features: (N, D) unit rows; det_features: (M, D) unit rows.
+        track_xyxy: (N, 4) predicted track boxes; det_xyxy: (M, 4) detection boxes.
+        max_center_dist: gate on the box-centre distance, in heights of the track's box.
+    Returns:
+        (N, M) cost, lower is better; ``GATED_COST`` outside the gate.
+    """
+    if len(track_features) == 0 or len(det_features) == 0:
+        return np.zeros((len(track_features), len(det_features)))
+    feat_dist = 1.0 - np.clip(track_features @ det_features.T, -1.0, 1.0).astype(np.float64)
+    track_center = (track_xyxy[:, :2] + track_xyxy[:, 2:]) / 2.0
+    det_center = (det_xyxy[:, :2] + det_xyxy[:, 2:]) / 2.0
+    dist = np.linalg.norm(track_center[:, None, :] - det_center[None, :, :], axis=2)
+    height = np.maximum(track_xyxy[:, 3] - track_xyxy[:, 1], 1e-6)
+    return np.where(dist <= max_center_dist * height[:, None], feat_dist, GATED_COST)
+
+
 def linear_assignment(
     cost: np.ndarray, thresh: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

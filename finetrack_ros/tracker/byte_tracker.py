@@ -13,7 +13,8 @@ import numpy as np
 
 from finetrack_ros.boxes import xyah_to_tlwh, xyah_to_xyxy, xyxy_to_xyah
 from finetrack_ros.tracker.association import (
-    fuse_appearance, fuse_score, iou_distance, linear_assignment)
+    GATED_COST, fuse_appearance, fuse_score, gated_appearance_distance, iou_distance,
+    linear_assignment)
 from finetrack_ros.tracker.config import TrackerConfig
 from finetrack_ros.tracker.kalman import V_HEIGHT, KalmanFilter
 from finetrack_ros.tracker.track import Track, TrackState, update_features
@@ -95,13 +96,18 @@ class ByteTracker:
         self._predict(pool)
         # Step 2: first association, high-score boxes against the pool
         activated, refound, u_pool, u_high = self._first_association(pool, high)
+        still_lost = [pool[i] for i in u_pool if pool[i].state == TrackState.LOST]
         # Step 3: second association, low-score boxes against still-unmatched tracked tracks
         remaining = [pool[i] for i in u_pool if pool[i].state == TrackState.TRACKED]
         a2, r2, newly_lost = self._second_association(remaining, low)
         activated += a2
         refound += r2
-        # unconfirmed tracks against high boxes left over from stage 1
         leftover = high.subset(u_high)
+        # (ours, off by default) lost tracks against leftover high boxes by appearance alone
+        r3, u_relink = self._relink_association(still_lost, leftover)
+        refound += r3
+        leftover = leftover.subset(u_relink)
+        # unconfirmed tracks against high boxes left over from stage 1
         a3, removed, u_left = self._unconfirmed_association(unconfirmed, leftover)
         activated += a3
         # Step 4: start tracks from confident unmatched boxes
@@ -125,6 +131,23 @@ class ByteTracker:
         for track in newly_lost:
             track.mark_lost()
         return activated, refound, newly_lost
+
+    def _relink_association(self, lost: list[Track], dets: _Dets):
+        """Re-find LOST tracks far from their prediction by Re-ID (``relink_thresh`` > 0)."""
+        cfg = self.config
+        everything = np.arange(len(dets))
+        if (not cfg.use_appearance or cfg.relink_thresh <= 0 or dets.features is None
+                or not lost or not len(dets)):
+            return [], everything
+        lost = [t for t in lost if t.feature is not None]
+        if not lost:
+            return [], everything
+        cost = gated_appearance_distance(np.array([t.feature for t in lost]), dets.features,
+                                         _boxes(lost), dets.xyxy, cfg.relink_max_dist)
+        cost[:, ~dets.has_feature] = GATED_COST
+        matches, _, u_dets = linear_assignment(cost, cfg.relink_thresh)
+        _, refound = self._apply_matches(lost, dets, matches)
+        return refound, u_dets
 
     def _unconfirmed_association(self, unconfirmed: list[Track], dets: _Dets):
         cost = self._cost(unconfirmed, dets, self.config.fuse_score, "unconfirmed")

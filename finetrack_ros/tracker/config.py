@@ -34,6 +34,13 @@ class TrackerConfig:
     use_appearance: bool = False  # fuse Re-ID distance with IoU: d = sqrt(d_feat * d_iou)
     feature_momentum: float = 0.9  # EMA weight of the old track feature; raise for stabler ids
     appearance_stages: tuple = ("first", "unconfirmed")  # stages using the fused cost
+    # --- re-finding LOST tracks by appearance alone (ours, beyond the paper) ---
+    # The fused cost is 1 wherever boxes do not overlap, so a person who re-appears away from
+    # the Kalman prediction (changed pace behind an occluder) gets a new id. This stage lets
+    # LOST tracks take leftover high boxes whose centre lies within relink_max_dist track
+    # heights of the prediction, if their Re-ID distance (1 - cos) is at most relink_thresh.
+    relink_thresh: float = 0.0  # 0 disables (paper / ByteTrack behaviour); lower = stricter
+    relink_max_dist: float = 1.5  # centre gate in heights of the lost track's predicted box
     # --- output filters (ByteTrack's demo/eval filters) ---
     min_box_area: float = 10.0  # drop output boxes with w * h below this (pixels^2)
     aspect_ratio_thresh: float = 1.6  # drop output boxes with w / h above this; 0 disables
