@@ -35,7 +35,7 @@ from typing import Optional
 REPO_ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS_DIR = REPO_ROOT / "weights"
 # Shipped demo weights (weights/README.md says how each was trained).
-DEFAULT_REID = WEIGHTS_DIR / "reid_small_demo.pth"
+DEFAULT_REID = WEIGHTS_DIR / "reid_demo.pth"
 DEFAULT_DETECTOR_GLOB = "detector_*_demo.pth"
 # Method names in the table, chart and results files.
 FINETRACK = "FineTrack (Re-ID)"
@@ -57,7 +57,7 @@ class DemoConfig:
             present, else the bag's detections topic (external-detections mode).
         detector_size, detector_input, detector_nms: architecture, network input (H, W) and
             NMS IoU of ``detector`` (defaults: the shipped YOLOX-nano, weights/README.md).
-        reid: FineTrack Re-ID checkpoint; None = ``weights/reid_small_demo.pth`` if present.
+        reid: FineTrack Re-ID checkpoint; None = ``weights/reid_demo.pth`` if present.
         use_bag_detections: use the bag's detections topic even when detector weights exist.
         frames, seed, size, fps, people: the generated scene (size = (width, height)).
         device: torch device of the node and the baseline ("cpu", "cuda", "auto").

@@ -2,7 +2,6 @@
 message builders, service calls. Uses ros_helpers for processes and the rclpy test node."""
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import numpy as np
@@ -18,19 +17,9 @@ RANDOM_MODELS = [
 
 
 def node_command(install: RosInstall, *ros_args: str) -> list[str]:
-    """Command running the colcon-installed finetrack_node with ``--ros-args ros_args``.
-
-    The installed ``finetrack_node`` executable once it runs the lifecycle node
-    (finetrack_ros.ros.node delegating to finetrack_node.main); until then the installed
-    module itself, with the same interpreter.
-    """
-    from finetrack_ros.ros import node
-
-    if getattr(node.main, "__module__", "") == "finetrack_ros.ros.finetrack_node":
-        command = [str(installed_executable(install, "finetrack_ros", "finetrack_node"))]
-    else:
-        command = [sys.executable, "-m", "finetrack_ros.ros.finetrack_node"]
-    return [*command, "--ros-args", *ros_args]
+    """Command running the colcon-installed finetrack_node with ``--ros-args ros_args``."""
+    exe = installed_executable(install, "finetrack_ros", "finetrack_node")
+    return [str(exe), "--ros-args", *ros_args]
 
 
 def image_msg(sec: int, shape=(240, 320), value: int = 90, frame_id: str = "cam"):

@@ -24,8 +24,6 @@ Typical use (import the fixtures into the test module so pytest finds them)::
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -36,13 +34,14 @@ from typing import Any
 
 import pytest
 
+from finetrack_ros.ros.runtime import NodeProcess
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REQUIRE_ROS_VAR = "FINETRACK_REQUIRE_ROS"
 PACKAGE = "finetrack_ros"
 # One DDS domain per pytest process (valid ids 1..101 on default ports).
 DOMAIN_ID = 1 + os.getpid() % 101
 # How long an installed executable gets to exit after SIGINT before it is killed, s.
-STOP_TIMEOUT_S = 10.0
 # Default wait for messages, discovery and predicates, s (the CI machine is slow and shared).
 DEFAULT_TIMEOUT_S = 20.0
 
@@ -121,32 +120,13 @@ def installed_executable(install: RosInstall, package: str, name: str) -> Path:
     return path
 
 
-class RunningProcess:
+class RunningProcess(NodeProcess):
     """An installed executable running as a subprocess; its output goes to a log file."""
-
-    def __init__(self, popen: subprocess.Popen, log_path: Path) -> None:
-        self.popen = popen
-        self.log_path = log_path
-
-    def output(self) -> str:
-        """Everything the process printed so far (stdout and stderr)."""
-        return self.log_path.read_text(errors="replace")
 
     def assert_running(self) -> None:
         if self.popen.poll() is not None:
             pytest.fail(f"process exited with {self.popen.returncode}:\n{self.output()}",
                         pytrace=False)
-
-    def stop(self, timeout: float = STOP_TIMEOUT_S) -> int:
-        """SIGINT (like Ctrl-C), then kill after ``timeout`` s; returns the exit code."""
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGINT)
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
-        return self.popen.returncode
 
 
 @contextmanager
@@ -154,12 +134,7 @@ def running_process(command: list[str | Path], env: dict[str, str] | None = None
                     ) -> Iterator[RunningProcess]:
     """Run ``command`` with :func:`ros_environment`; stopped (SIGINT, then kill) on exit."""
     with tempfile.TemporaryDirectory(prefix="finetrack_ros_test_") as tmp:
-        log_path = Path(tmp) / "output.log"
-        with open(log_path, "wb") as log:
-            popen = subprocess.Popen([str(c) for c in command], env=env or ros_environment(),
-                                     stdout=log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
-        proc = RunningProcess(popen, log_path)
+        proc = RunningProcess(command, env or ros_environment(), Path(tmp) / "output.log")
         try:
             yield proc
         finally:

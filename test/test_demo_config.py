@@ -41,12 +41,12 @@ def test_shipped_weights_are_picked_up_and_missing_ones_named(tmp_path, monkeypa
     weights = tmp_path / "weights"
     weights.mkdir()
     (weights / "detector_nano_demo.pth").write_bytes(b"x")
-    (weights / "reid_small_demo.pth").write_bytes(b"x")
+    (weights / "reid_demo.pth").write_bytes(b"x")
     monkeypatch.setattr(demo, "WEIGHTS_DIR", weights)
-    monkeypatch.setattr(demo, "DEFAULT_REID", weights / "reid_small_demo.pth")
+    monkeypatch.setattr(demo, "DEFAULT_REID", weights / "reid_demo.pth")
     models = demo.choose_models(_config(tmp_path), _input(tmp_path))
     assert models.detector == weights / "detector_nano_demo.pth"
-    assert models.reid == weights / "reid_small_demo.pth"
+    assert models.reid == weights / "reid_demo.pth"
     forced = demo.choose_models(_config(tmp_path, use_bag_detections=True), _input(tmp_path))
     assert forced.detector is None
     with pytest.raises(FileNotFoundError, match="missing.pth"):

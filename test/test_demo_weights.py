@@ -36,9 +36,13 @@ def crops_features():
     return np.asarray(ids), np.asarray(frames), np.concatenate(features)
 
 
-def test_shipped_reid_gives_unit_896_d_features(crops_features):
+def test_shipped_reid_gives_unit_features_of_its_configured_size(crops_features):
     _, _, features = crops_features
-    assert features.shape[1] == 896 and features.dtype == np.float32
+    from finetrack_ros.reid import read_reid_checkpoint
+    from finetrack_ros.reid.config import ReIDConfig
+
+    config = ReIDConfig.from_dict(read_reid_checkpoint(DEFAULT_REID)["config"])
+    assert features.shape[1] == config.output_dim and features.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(features, axis=1), 1.0, atol=1e-3)
 
 

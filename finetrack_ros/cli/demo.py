@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--detector-nms", type=float, default=0.5,
                         help="YOLOX NMS IoU threshold (0.5)")
     parser.add_argument("--reid", type=Path, default=None,
-                        help="FineTrack Re-ID checkpoint (default weights/reid_small_demo.pth)")
+                        help="FineTrack Re-ID checkpoint (default weights/reid_demo.pth)")
     parser.add_argument("--use-bag-detections", action="store_true",
                         help="take detections from the bag's /detections even if a detector "
                              "checkpoint exists")

@@ -45,6 +45,26 @@ def save_reid(path: str | Path, model: FineTrackReID, config: ReIDConfig | None 
     return path
 
 
+def save_reid_for_inference(src: str | Path, dst: str | Path, fp16: bool = True) -> Path:
+    """Copy a trained checkpoint without its training-only identity classifiers.
+
+    ``fp16`` stores floating-point weights as float16 (half the size; ``load_reid`` casts
+    them back, features agree with the float32 network to cosine > 0.9999).
+    """
+    import dataclasses
+
+    full = load_reid(src, "cpu")
+    config = dataclasses.replace(full.config, num_classes=0)
+    keep = FineTrackReID(config).state_dict().keys()
+    state = {k: (v.half() if fp16 and v.is_floating_point() else v)
+             for k, v in full.state_dict().items() if k in keep}
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"format": FORMAT, "version": VERSION, "config": config.to_dict(),
+                "model": state, "source": f"save_reid_for_inference({Path(src).name})"}, dst)
+    return dst
+
+
 def read_reid_checkpoint(path: str | Path) -> dict[str, Any]:
     """The raw checkpoint dict, after checking it is a FineTrack Re-ID file.
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -70,20 +69,11 @@ def check_ros_available(install_root: Path = REPO_ROOT / "install") -> None:
 
 
 def node_command(install_root: Path = REPO_ROOT / "install") -> list[str]:
-    """Command starting ``finetrack_node`` as ``ros2 run finetrack_ros finetrack_node`` would.
-
-    The installed executable once it runs the lifecycle node (``finetrack_ros.ros.node``
-    delegating to ``finetrack_node.main``); until then the lifecycle module itself, with
-    this interpreter.
-    """
-    from finetrack_ros.ros import node
-
+    """Command starting ``finetrack_node`` as ``ros2 run finetrack_ros finetrack_node`` would."""
     exe = install_root / PACKAGE / "lib" / PACKAGE / NODE_EXECUTABLE
-    if getattr(node.main, "__module__", "") == "finetrack_ros.ros.finetrack_node":
-        if not (exe.is_file() and os.access(exe, os.X_OK)):
-            raise FileNotFoundError(f"installed executable missing or not executable: {exe}")
-        return [str(exe)]
-    return [sys.executable, "-m", "finetrack_ros.ros.finetrack_node"]
+    if not (exe.is_file() and os.access(exe, os.X_OK)):
+        raise FileNotFoundError(f"installed executable missing or not executable: {exe}")
+    return [str(exe)]
 
 
 def ros_args(parameters: dict[str, Any], remaps: dict[str, str]) -> list[str]:
