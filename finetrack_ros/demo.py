@@ -36,6 +36,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS_DIR = REPO_ROOT / "weights"
 # Shipped demo weights (weights/README.md says how each was trained).
 DEFAULT_REID = WEIGHTS_DIR / "reid_demo.pth"
+# Tracker parameters of both methods in the demo (see weights/README.md for how they were
+# chosen): ByteTrack's buffer doubled (60 frames at 30 fps: 2 s), so people hidden behind an
+# occluder for a while can be re-found, and our appearance-only relink stage (off by default).
+DEMO_TRACKER = {"track_buffer": 60, "relink_thresh": 0.5, "relink_max_dist": 3.0}
 DEFAULT_DETECTOR_GLOB = "detector_*_demo.pth"
 # Method names in the table, chart and results files.
 FINETRACK = "FineTrack (Re-ID)"
@@ -85,7 +89,7 @@ class DemoConfig:
     image_topic: str = "/camera/image_raw"
     detections_topic: str = "/detections"
     gt_topic: str = "/ground_truth"
-    tracker: dict = field(default_factory=lambda: {"track_buffer": 60})
+    tracker: dict = field(default_factory=lambda: dict(DEMO_TRACKER))
 
     def __post_init__(self) -> None:
         if self.video is not None and self.bag is not None:

@@ -48,6 +48,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="generated scene size (640x480)")
     parser.add_argument("--people", type=int, default=10, help="identities in the scene (10)")
     parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, auto (cpu)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE",
+                        help="tracker parameter for both methods, e.g. relink_thresh=0 "
+                             "(repeatable; defaults: DemoConfig.tracker)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,12 +59,17 @@ def run(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     out = args.out or Path("outputs") / time.strftime("demo_%Y%m%d_%H%M%S", time.gmtime())
+    from finetrack_ros.tracker import TrackerConfig
+
+    tracker = dict(DemoConfig.__dataclass_fields__["tracker"].default_factory())
+    # checked against TrackerConfig's fields and types here, before anything runs
+    tracker.update(_changed_fields(TrackerConfig().with_overrides(args.overrides), args.overrides))
     config = DemoConfig(
         out=out, video=args.video, bag=args.bag, detector=args.detector,
         detector_size=args.detector_size, detector_input=args.detector_input,
         detector_nms=args.detector_nms, reid=args.reid,
         use_bag_detections=args.use_bag_detections, frames=args.frames, seed=args.seed,
-        size=args.size, people=args.people, device=args.device,
+        size=args.size, people=args.people, device=args.device, tracker=tracker,
     )
     summary = run_demo(config)
     if summary.get("table"):
@@ -71,3 +80,9 @@ def run(args: argparse.Namespace) -> int:
           + "summary.json")
     print(f"total run time {time.perf_counter() - start:.0f} s")
     return 0
+
+
+def _changed_fields(config, overrides: list[str]) -> dict:
+    """``{key: typed value}`` of the keys named in ``--set`` overrides."""
+    keys = [item.partition("=")[0].strip() for item in overrides]
+    return {key: getattr(config, key) for key in keys}
