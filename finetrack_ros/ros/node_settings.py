@@ -5,7 +5,8 @@ tests and the docs read the same table. Names use dots for sections (``detector.
 which ROS 2 parameter files write as nested YAML (``detector: {conf: 0.1}``).
 :func:`nest` turns the flat values into the nested settings dict
 (``{"device": ..., "detector": {...}, "reid": {...}, "tracker": {...}}``) that
-:func:`build_pipeline` (or the lead's ``pipeline.build_pipeline``) takes.
+:func:`build_pipeline` takes; the node, `finetrack demo` and `finetrack bench node` build
+their pipelines with it.
 """
 from __future__ import annotations
 
