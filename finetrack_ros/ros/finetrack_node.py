@@ -19,6 +19,8 @@ a stamp older than the previous one (a looped bag) resets the tracker.
 """
 from __future__ import annotations
 
+import faulthandler
+import signal
 import sys
 import time
 from typing import Any, Optional
@@ -349,6 +351,8 @@ class FineTrackNode(Node):
 
 def main(args: Optional[list[str]] = None) -> int:
     """Entry point of the ``finetrack_node`` executable."""
+    # `kill -USR1 <pid>` prints every thread's stack: for a node that seems stuck
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     rclpy.init(args=args)
     node = FineTrackNode()
     executor = SingleThreadedExecutor()

@@ -125,6 +125,10 @@ class NodeProcess:
             try:
                 self.popen.wait(timeout)
             except subprocess.TimeoutExpired:
+                # stuck: have it print its threads' stacks into the log (finetrack_node
+                # registers faulthandler on SIGUSR1), then kill it
+                self.popen.send_signal(signal.SIGUSR1)
+                time.sleep(1.0)
                 self.popen.kill()
                 self.popen.wait()
         return self.popen.returncode
