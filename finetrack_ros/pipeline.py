@@ -133,5 +133,22 @@ class TrackingPipeline:
         return embeddings
 
 
+def offline_pipeline(tracker_config, reid_checkpoint=None, device: str = "cpu"):
+    """Tracker on given detections, plus FineTrack appearance when a Re-ID checkpoint is given.
+
+    The pipeline of ``finetrack track`` for MOT folders and bags (no detector: detections
+    come from det.txt or a bag topic). A checkpoint switches ``use_appearance`` on.
+    """
+    from finetrack_ros.tracker import ByteTracker
+
+    extractor = None
+    if reid_checkpoint:
+        from finetrack_ros.reid import FeatureExtractor, load_reid
+
+        extractor = FeatureExtractor(load_reid(reid_checkpoint, device), device=device)
+        tracker_config = tracker_config.replace({"use_appearance": True})
+    return TrackingPipeline(ByteTracker(tracker_config), extractor=extractor)
+
+
 def _ms_since(start: float) -> float:
     return (time.perf_counter() - start) * 1000.0

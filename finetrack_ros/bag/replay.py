@@ -185,8 +185,7 @@ def track_bag(args) -> int:
     ``out_bag``. Detections come from ``detections_topic``; there is no detector option.
     """
     from finetrack_ros.cli.track import load_config
-    from finetrack_ros.pipeline import TrackingPipeline
-    from finetrack_ros.tracker import ByteTracker
+    from finetrack_ros.pipeline import offline_pipeline
 
     bag_path = bag_folder(Path(args.path))
     config = load_config(getattr(args, "config", None), getattr(args, "overrides", []))
@@ -196,14 +195,8 @@ def track_bag(args) -> int:
             fps = bag_fps(bag, args.image_topic)
         if fps is not None:
             config = config.replace({"frame_rate": fps})
-    extractor = None
-    if getattr(args, "reid", None):
-        from finetrack_ros.reid import FeatureExtractor, load_reid
-
-        device = getattr(args, "device", "cpu")
-        extractor = FeatureExtractor(load_reid(args.reid, device), device=device)
-        config = config.replace({"use_appearance": True})
-    pipeline = TrackingPipeline(ByteTracker(config), extractor=extractor)
+    pipeline = offline_pipeline(config, getattr(args, "reid", None),
+                                getattr(args, "device", "cpu"))
     out_txt = args.out or Path("results") / f"{bag_path.name}.txt"
     out_txt.parent.mkdir(parents=True, exist_ok=True)
     summary = replay_bag(bag_path, pipeline, out_txt, args.image_topic, args.detections_topic,

@@ -64,24 +64,20 @@ def track_sequence(seq_dir, config, det_path=None, out_path=None, seq_frame_rate
     from tqdm import tqdm
 
     from finetrack_ros.mot import load_detections, open_sequence, track_rows, write_results
-    from finetrack_ros.pipeline import TrackingPipeline
+    from finetrack_ros.pipeline import offline_pipeline
     from finetrack_ros.structures import Detections
-    from finetrack_ros.tracker import ByteTracker
 
     seq = open_sequence(seq_dir)
     if seq_frame_rate and seq.info:
         config = config.replace({"frame_rate": seq.info.frame_rate})
     dets_by_frame = load_detections(det_path or seq.det_path)
     num_frames = seq.num_frames() or max(dets_by_frame, default=0)
-    extractor = _load_extractor(reid_path, device) if reid_path else None
-    if extractor is not None:
-        config = config.replace({"use_appearance": True})
-    pipeline = TrackingPipeline(ByteTracker(config), extractor=extractor)
+    pipeline = offline_pipeline(config, reid_path, device)
     rows, ids = [], set()
     start = time.perf_counter()
     for frame in tqdm(range(1, num_frames + 1), desc=seq.name, unit="frame", leave=False):
         image = None
-        if extractor is not None:
+        if pipeline.uses_appearance:
             image = cv2.imread(str(seq.image_path(frame)))
             if image is None:
                 raise FileNotFoundError(f"--reid needs images: cannot read {seq.image_path(frame)}")
@@ -93,12 +89,3 @@ def track_sequence(seq_dir, config, det_path=None, out_path=None, seq_frame_rate
     fps = num_frames / elapsed if elapsed > 0 else float("inf")
     return (f"{seq.name}: {num_frames} frames, {fps:.1f} fps, {len(ids)} tracks, "
             f"{len(rows)} boxes -> {out}")
-
-
-def _load_extractor(path: Path, device: str):
-    """Re-ID feature extractor from a checkpoint (finetrack_ros.reid, issue #4)."""
-    try:
-        from finetrack_ros.reid import FeatureExtractor, load_reid
-    except ImportError as err:
-        raise ValueError(f"--reid: the Re-ID module is not available yet ({err})") from None
-    return FeatureExtractor(load_reid(path, device), device=device)
