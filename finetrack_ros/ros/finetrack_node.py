@@ -55,6 +55,8 @@ AUTOSTART = node_settings.ParamSpec(
     "autostart", False, "configure and activate on start-up (no lifecycle manager needed)")
 # Depth of the output publishers' queues (messages).
 OUTPUT_DEPTH = 10
+# Longest wait of the spin loop (s): bounds how long an idle node takes to notice Ctrl-C.
+SPIN_WAKEUP_S = 0.5
 # Minimum seconds between two warnings about bad frames.
 BAD_FRAME_LOG_PERIOD_S = 2.0
 
@@ -361,7 +363,11 @@ def main(args: Optional[list[str]] = None) -> int:
         if node.param("autostart"):
             if node.trigger_configure() == TransitionCallbackReturn.SUCCESS:
                 node.trigger_activate()
-        executor.spin()
+        # Not executor.spin(): a SIGINT that lands while rcl_wait blocks with nothing else to
+        # wake it (an idle node, e.g. after cleanup) was seen to hang the node for good; a
+        # bounded wait lets Python run the interrupt within SPIN_WAKEUP_S.
+        while rclpy.ok():
+            executor.spin_once(timeout_sec=SPIN_WAKEUP_S)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
