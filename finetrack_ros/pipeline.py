@@ -117,7 +117,6 @@ class TrackingPipeline:
         self.frame_index += 1
         return result
 
-
     def _embed_high_boxes(self, frame_bgr: np.ndarray, detections: Detections) -> np.ndarray:
         """(N, D) Re-ID features; zero rows (= "no feature") for low-score boxes.
 
