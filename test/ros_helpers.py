@@ -34,7 +34,7 @@ from typing import Any
 
 import pytest
 
-from finetrack_ros.ros.runtime import NodeProcess
+from finetrack_ros.ros.runtime import NodeProcess, rclpy_session
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REQUIRE_ROS_VAR = "FINETRACK_REQUIRE_ROS"
@@ -166,21 +166,8 @@ class RclpyTestNode:
 @contextmanager
 def rclpy_test_node(name: str = "finetrack_test") -> Iterator[RclpyTestNode]:
     """A node on this run's domain (see :func:`ros_environment`), shut down on exit."""
-    import rclpy
-    from rclpy.executors import SingleThreadedExecutor
-
-    os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"  # read by the RMW at init
-    context = rclpy.Context()
-    rclpy.init(context=context, domain_id=DOMAIN_ID)
-    executor = SingleThreadedExecutor(context=context)
-    node = rclpy.create_node(name, context=context)
-    executor.add_node(node)
-    try:
-        yield RclpyTestNode(node, executor)
-    finally:
-        executor.shutdown()
-        node.destroy_node()
-        context.try_shutdown()
+    with rclpy_session(name, DOMAIN_ID) as session:
+        yield RclpyTestNode(session.node, session.executor)
 
 
 def wait_for_subscribers(test_node: RclpyTestNode, publisher: Any, count: int = 1,
