@@ -46,7 +46,8 @@ def test_wrong_files_give_clear_errors(tmp_path):
         load_reid(tmp_path / "missing.pth")
     text = tmp_path / "notes.pth"
     text.write_text("not a checkpoint")
-    with pytest.raises(ValueError, match=r"notes\.pth: not a readable torch checkpoint"):
+    with pytest.raises(ValueError, match=r"notes\.pth: not a readable torch Re-ID checkpoint "
+                                         r"\(not written by torch\.save"):
         load_reid(text)
     other = tmp_path / "yolox.pth"
     torch.save({"model": tiny_model().state_dict()}, other)
@@ -60,7 +61,7 @@ def test_wrong_files_give_clear_errors(tmp_path):
 
 def test_mismatched_weights_name_the_keys(tmp_path):
     path = save_reid(tmp_path / "reid.pth", tiny_model())
-    data = torch.load(path, weights_only=False)
+    data = torch.load(path, weights_only=True)
     data["config"]["num_parts"] = 4  # config no longer matches the stored weights
     torch.save(data, path)
     with pytest.raises(ValueError, match=r"reid\.pth: state dict does not match.*missing.*"

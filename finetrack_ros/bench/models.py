@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from finetrack_ros.cli.args import parse_hw  # argparse types only; no CLI command is imported
+
 HELP = "Time the detector and Re-ID networks stage by stage; print params, GFLOPs, latency."
 
 
@@ -51,7 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = BenchConfig()
     parser.add_argument("--sizes", default=",".join(defaults.detector_sizes),
                         help="YOLOX sizes, comma separated (default nano,s,x)")
-    parser.add_argument("--input-size", default="384x640", metavar="HxW",
+    parser.add_argument("--input-size", type=parse_hw, default=defaults.detector_input,
+                        metavar="HxW",
                         help="detector input (default 384x640; ByteTrack uses 608x1088 for "
                              "nano/s and 800x1440 for x)")
     parser.add_argument("--reid", default="resnet18,resnet50",
@@ -71,8 +74,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> BenchConfig:
-    from finetrack_ros.cli.detect import parse_hw
-
     def names(text: str) -> tuple[str, ...]:
         return tuple(v.strip() for v in text.split(",") if v.strip())
 
@@ -83,7 +84,7 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
     if args.repeats < 1 or args.warmup < 0 or args.stage_budget < 0:
         raise ValueError(f"--repeats must be >= 1, --warmup and --stage-budget >= 0; got "
                          f"{args.repeats}, {args.warmup}, {args.stage_budget}")
-    return BenchConfig(detector_sizes=names(args.sizes), detector_input=parse_hw(args.input_size),
+    return BenchConfig(detector_sizes=names(args.sizes), detector_input=args.input_size,
                        reid_backbones=names(args.reid), box_counts=boxes, warmup=args.warmup,
                        repeats=args.repeats, stage_budget_ms=args.stage_budget * 1000,
                        device=args.device, threads=args.threads)

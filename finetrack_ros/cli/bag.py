@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from finetrack_ros.cli.args import add_overwrite_argument
+
 HELP = "rosbag2 tools without ROS: from-mot, from-video, info"
 
 
@@ -12,12 +14,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     mot = sub.add_parser("from-mot", help="MOTChallenge sequence folder -> bag "
                          "(images, camera_info, /ground_truth, /detections)")
     mot.add_argument("seq", help="sequence folder with seqinfo.ini and img1/")
-    mot.add_argument("out", help="bag folder to create (must not exist)")
+    mot.add_argument("out", help="bag folder to create (must not exist, see --overwrite)")
     _add_common(mot)
 
     video = sub.add_parser("from-video", help="video file -> bag (images, camera_info)")
     video.add_argument("file", help="any video OpenCV can decode")
-    video.add_argument("out", help="bag folder to create (must not exist)")
+    video.add_argument("out", help="bag folder to create (must not exist, see --overwrite)")
     video.add_argument("--fps", type=float, default=None,
                        help="frame rate for the stamps (default: the video's)")
     _add_common(video)
@@ -31,21 +33,23 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
                         help="JPEG frames on /camera/image_raw/compressed instead of raw bgr8")
     parser.add_argument("--storage", choices=("mcap", "sqlite3"), default="mcap",
                         help="rosbag2 storage plugin (default: mcap)")
+    add_overwrite_argument(parser, "an existing bag at OUT")
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.bag_command == "from-mot":
-        from finetrack_ros.bag.writer import write_mot_bag
-
-        counts = write_mot_bag(args.seq, args.out, args.compressed, args.storage)
-        _print_counts(args.out, counts)
-    elif args.bag_command == "from-video":
-        from finetrack_ros.bag.writer import write_video_bag
-
-        counts = write_video_bag(args.file, args.out, args.fps, args.compressed, args.storage)
-        _print_counts(args.out, counts)
-    else:
+    if args.bag_command == "info":
         _print_info(args.bag)
+        return 0
+    from finetrack_ros.bag.writer import write_mot_bag, write_video_bag
+    from finetrack_ros.outputs import DIRECTORY, atomic_path, check_output
+
+    check_output(args.out, kind=DIRECTORY, overwrite=args.overwrite, option="bag output")
+    with atomic_path(args.out) as tmp:  # the old bag stays until the new one is complete
+        if args.bag_command == "from-mot":
+            counts = write_mot_bag(args.seq, tmp, args.compressed, args.storage)
+        else:
+            counts = write_video_bag(args.file, tmp, args.fps, args.compressed, args.storage)
+    _print_counts(args.out, counts)
     return 0
 
 

@@ -9,16 +9,10 @@ import argparse
 import time
 from pathlib import Path
 
+from finetrack_ros.cli.args import parse_hw, parse_wh
+
 HELP = ("the main job: a held-out synthetic scene (or your bag/video) through the ROS 2 node; "
         "MP4, MOT results, FineTrack vs IoU-only metrics table and chart")
-
-
-def _size(text: str) -> tuple[int, int]:
-    try:
-        first, second = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected AxB such as 640x480, got {text!r}")
-    return first, second
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="YOLOX checkpoint (default: weights/detector_*_demo.pth if "
                              "shipped, else the bag's detections)")
     parser.add_argument("--detector-size", default="nano", help="YOLOX size of --detector (nano)")
-    parser.add_argument("--detector-input", type=_size, default=(256, 320), metavar="HxW",
+    parser.add_argument("--detector-input", type=parse_hw, default=(256, 320), metavar="HxW",
                         help="YOLOX input height x width, multiples of 32 (256x320)")
     parser.add_argument("--detector-nms", type=float, default=0.5,
                         help="YOLOX NMS IoU threshold (0.5)")
@@ -44,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frames", type=int, default=150, help="generated scene length (150)")
     parser.add_argument("--seed", type=int, default=9001,
                         help="generated scene seed (9001; held out from the weights' training)")
-    parser.add_argument("--size", type=_size, default=(640, 480), metavar="WxH",
+    parser.add_argument("--size", type=parse_wh, default=(640, 480), metavar="WxH",
                         help="generated scene size (640x480)")
     parser.add_argument("--people", type=int, default=10, help="identities in the scene (10)")
     parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, auto (cpu)")

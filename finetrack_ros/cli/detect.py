@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
+from finetrack_ros.cli.args import add_overwrite_argument, parse_hw
+
 HELP = "Run the YOLOX detector over frames and write MOTChallenge detections (det.txt)."
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
@@ -44,15 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compile", action="store_true", help="torch.compile the network")
     parser.add_argument("--max-frames", type=int, default=None, help="stop after N frames")
     parser.add_argument("--out", type=Path, required=True, help="det.txt to write")
-
-
-def parse_hw(text: str) -> tuple[int, int]:
-    """``"608x1088"`` → (608, 1088)."""
-    try:
-        height, width = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected HxW such as 608x1088, got {text!r}")
-    return height, width
+    add_overwrite_argument(parser, "--out")
 
 
 def parse_classes(text: str) -> tuple[int, ...]:
@@ -148,18 +142,20 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     from tqdm import tqdm
 
+    from finetrack_ros.outputs import atomic_path, check_output
+
     bad = [c for c in args.classes if not 0 <= c < args.num_classes]
     if bad:
         raise ValueError(f"--classes {bad}: class indices must be in [0, {args.num_classes}) "
                          f"for --num-classes {args.num_classes}")
+    check_output(args.out, overwrite=args.overwrite)
     detector = build_detector(args, conf=args.conf, nms=args.nms, device=args.device,
                               fp16=args.fp16, compile=args.compile)
     total, frames = iter_frames(args.source)
     if args.max_frames is not None:
         total = min(total, args.max_frames)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     count = boxes = 0
-    with open(args.out, "w") as out:
+    with atomic_path(args.out) as tmp, open(tmp, "w") as out:
         for frame, image in tqdm(frames, total=total, desc="detect", unit="frame"):
             if args.max_frames is not None and count >= args.max_frames:
                 break

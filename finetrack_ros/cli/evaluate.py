@@ -6,6 +6,8 @@ import json
 import tempfile
 from pathlib import Path
 
+from finetrack_ros.cli.args import add_overwrite_argument
+
 HELP = "Score MOTChallenge tracking results (HOTA, DetA, AssA, MOTA, IDF1, IDSW, FP, FN)."
 
 
@@ -24,12 +26,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--csv", type=Path, help="also write all metrics to this CSV file")
     parser.add_argument("--plot", type=Path, help="also save a bar chart (PNG) here")
+    add_overwrite_argument(parser, "--csv / --plot files")
 
 
 def run(args: argparse.Namespace) -> int:
     from finetrack_ros.eval.metrics import evaluate_sequences
     from finetrack_ros.eval.report import format_table, plot_metrics, write_csv
+    from finetrack_ros.outputs import check_output
 
+    for option in ("csv", "plot"):  # before the evaluation, which may take minutes
+        if getattr(args, option):
+            check_output(getattr(args, option), overwrite=args.overwrite, option=f"--{option}")
     with tempfile.TemporaryDirectory(prefix="finetrack_eval_bag_") as tmp:
         pairs = build_pairs(args.gt, args.results, args.gt_topic, args.results_topic, Path(tmp))
         results = evaluate_sequences(pairs, benchmark=args.benchmark)

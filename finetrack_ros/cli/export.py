@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from finetrack_ros.cli.args import add_overwrite_argument
 from finetrack_ros.cli.detect import add_detector_arguments, build_detector
 
 HELP = "Export the YOLOX detector or the FineTrack Re-ID network to ONNX (checked in ORT)."
@@ -21,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="export a randomly initialised Re-ID of this ReIDConfig preset "
                            "(smoke tests only)")
     onnx.add_argument("--out", type=Path, required=True, help=".onnx file to write")
+    add_overwrite_argument(onnx, "--out")
     onnx.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
     onnx.add_argument("--tolerance", type=float, default=1e-4,
                       help="largest accepted |ONNX Runtime - PyTorch| (default 1e-4)")
@@ -28,7 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from finetrack_ros.export import export_detector, export_reid
+    from finetrack_ros.outputs import check_output
 
+    check_output(args.out, overwrite=args.overwrite)
     wants_reid = args.reid is not None or args.random_reid is not None
     wants_detector = args.detector is not None or args.random_weights
     if wants_reid == wants_detector:

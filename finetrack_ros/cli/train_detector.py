@@ -5,15 +5,9 @@ import argparse
 import json
 from pathlib import Path
 
+from finetrack_ros.cli.args import add_overwrite_argument, parse_hw
+
 HELP = "train a YOLOX detector (SimOTA loss) on MOT sequences or freshly generated scenes"
-
-
-def _hw(text: str) -> tuple[int, int]:
-    try:
-        height, width = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected HxW such as 384x512, got {text!r}")
-    return height, width
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sim-frames", type=int, default=150, help="frames per generated scene")
     parser.add_argument("--out", required=True, help="output folder (checkpoint, log.csv)")
     parser.add_argument("--model-size", default="nano", help="YOLOX size (default nano)")
-    parser.add_argument("--input-size", type=_hw, default=(384, 512),
+    parser.add_argument("--input-size", type=parse_hw, metavar="HxW", default=(384, 512),
                         help="network input HxW while training, multiples of 32 (384x512)")
     parser.add_argument("--iterations", type=int, default=2000, help="optimiser steps (2000)")
     parser.add_argument("--batch-size", type=int, default=8, help="images per step (8)")
@@ -40,13 +34,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--val", nargs="*", default=[], metavar="SEQ",
                         help="held-out sequences: report precision/recall at IoU 0.5")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_overwrite_argument(parser, "an earlier run in OUT (checkpoint, log.csv, sim/)")
 
 
-def _generate(out: Path, count: int, frames: int, seed: int, progress: bool) -> list[Path]:
+def _generate(out: Path, count: int, frames: int, seed: int, progress: bool,
+              overwrite: bool) -> list[Path]:
     from finetrack_ros.sim import SceneConfig, write_sequence
 
     return [write_sequence(out / "sim" / f"SIM-{seed + i:03d}",
-                           SceneConfig(frames=frames, seed=seed + i), progress=progress)
+                           SceneConfig(frames=frames, seed=seed + i), progress=progress,
+                           overwrite=overwrite)
             for i in range(1, count + 1)]
 
 
@@ -57,7 +54,9 @@ def run(args: argparse.Namespace) -> int:
     from finetrack_ros.train.yolox_eval import evaluate_detector
     from finetrack_ros.train.yolox_trainer import DetectorTrainConfig, DetectorTrainer
 
-    out = Path(args.out)
+    from finetrack_ros.outputs import DIRECTORY, check_output
+
+    out = check_output(args.out, kind=DIRECTORY, overwrite=args.overwrite)
     config = DetectorTrainConfig(
         model_size=args.model_size, input_size=args.input_size, batch_size=args.batch_size,
         iterations=args.iterations, lr=args.lr, seed=args.seed, threads=args.threads,
@@ -66,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
     )
     torch.set_num_threads(args.threads)
     sequences = [Path(p) for p in args.data]
-    sequences += _generate(out, args.sim, args.sim_frames, args.seed, not args.quiet)
+    sequences += _generate(out, args.sim, args.sim_frames, args.seed, not args.quiet,
+                       args.overwrite)
     checkpoint = DetectorTrainer(config, sequences, init=args.init).train(
         out, progress=not args.quiet)
     print(f"wrote {checkpoint}")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from finetrack_ros.cli.args import add_overwrite_argument
+
 HELP = "train the FineTrack Re-ID network on MOTChallenge ground-truth crops"
 
 
@@ -23,12 +25,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(repeatable; value parsed as YAML)")
     parser.add_argument("--resume", action="store_true",
                         help="continue from OUT/last.pt when it exists")
+    add_overwrite_argument(parser, "an earlier run in OUT (without --resume)")
 
 
 def run(args: argparse.Namespace) -> int:
+    from finetrack_ros.outputs import DIRECTORY, check_output
     from finetrack_ros.train.reid_config import load_train_config
     from finetrack_ros.train.reid_trainer import ReIDTrainer
 
+    # --resume continues the run in OUT, so an existing OUT is expected there
+    check_output(args.out, kind=DIRECTORY, overwrite=args.overwrite or args.resume)
     cfg = load_train_config(args.config, args.overrides)
     trainer = ReIDTrainer(cfg, args.data, args.out, resume=args.resume)
     summary = trainer.fit()

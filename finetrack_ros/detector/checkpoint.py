@@ -5,7 +5,6 @@ or a bare state dict; a ``module.`` prefix (DataParallel) is stripped.
 """
 from __future__ import annotations
 
-import pickle
 import re
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import torch
 from torch import nn
 
 from finetrack_ros.detector.yolox import SIZES
+from finetrack_ros.safe_load import load_torch_file
 
 # How many mismatched keys an error message lists before "... and N more".
 MAX_KEYS_SHOWN = 8
@@ -24,13 +24,7 @@ _DARK3_BOTTLENECK = re.compile(r"^backbone\.backbone\.dark3\.1\.m\.(\d+)\.")
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """The state dict inside a checkpoint file, on CPU, ``module.`` prefixes removed."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError) as err:
-        raise ValueError(f"checkpoint {path}: cannot be read as a torch checkpoint "
-                         f"({type(err).__name__}: {str(err).splitlines()[0]})") from err
+    blob = load_torch_file(path, "detector checkpoint")  # weights_only: a payload never runs
     if isinstance(blob, dict):
         for field in ("model", "state_dict"):
             if isinstance(blob.get(field), dict):

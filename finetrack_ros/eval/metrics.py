@@ -14,7 +14,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from finetrack_ros.mot import CLASS, FRAME, read_mot_txt
+from finetrack_ros.mot import CLASS, CONF, FRAME, ID, X, read_mot_lines, read_mot_txt
 
 TRACKER_NAME = "finetrack"
 COMBINED = "COMBINED"
@@ -99,11 +99,9 @@ def _make_dataset(trackeval, root: Path, pairs: Sequence[SequencePair], benchmar
         for what, path in (("ground truth", gt_path), ("results", res_path)):
             if not path.is_file():
                 raise FileNotFoundError(f"{pair.name}: {what} file not found: {path}")
-        gt_rows, res_rows = read_mot_txt(gt_path), read_mot_txt(res_path)
+        gt_rows = check_rows(pair.gt_path, pair.num_frames)
+        res_rows = check_rows(pair.results_path, pair.num_frames)
         last = max([0] + [int(r[:, FRAME].max()) for r in (gt_rows, res_rows) if len(r)])
-        if len(res_rows) and res_rows[:, FRAME].min() < 1:
-            raise ValueError(f"{res_path}: frames must be 1-based, found "
-                             f"{int(res_rows[:, FRAME].min())}")
         seq_info[pair.name] = max(pair.num_frames or 0, last, 1)
         (root / "gt" / pair.name / "gt").mkdir(parents=True)
         (root / "gt" / pair.name / "gt" / "gt.txt").symlink_to(gt_path)
@@ -117,6 +115,35 @@ def _make_dataset(trackeval, root: Path, pairs: Sequence[SequencePair], benchmar
         "SEQ_INFO": seq_info, "PRINT_CONFIG": False,
     })
     return trackeval.datasets.MotChallenge2DBox(config)
+
+
+def check_rows(path: Path, num_frames: Optional[int] = None) -> np.ndarray:
+    """The rows of a GT or results file, refused (ValueError naming file and line) when
+    TrackEval cannot score them: a non-finite id/box/score, one id twice in a frame, or a
+    frame after ``num_frames`` (the sequence's length, when known)."""
+    rows, lines = read_mot_lines(path)
+    problems = (
+        (~np.isfinite(rows[:, ID:CONF + 1]).all(axis=1), "non-finite id, box or score"),
+        (_repeated_ids(rows), "the same id twice in one frame"),
+        (rows[:, FRAME] > (num_frames or np.inf), f"frame after the sequence's last "
+                                                   f"frame {num_frames}"),
+    )
+    for bad, what in problems:
+        if bad.any():
+            first = int(np.argmax(bad))
+            raise ValueError(f"{path} line {lines[first]}: {what} (frame {rows[first, FRAME]:g}, "
+                             f"id {rows[first, ID]:g}, x {rows[first, X]:g}); "
+                             f"{int(bad.sum())} such rows")
+    return rows
+
+
+def _repeated_ids(rows: np.ndarray) -> np.ndarray:
+    """Mask of rows whose (frame, id) pair appeared on an earlier row."""
+    keys = rows[:, [FRAME, ID]]
+    _, first = np.unique(keys, axis=0, return_index=True)
+    repeated = np.ones(len(rows), bool)
+    repeated[first] = False
+    return repeated
 
 
 def _summarise(result: dict) -> dict[str, float]:

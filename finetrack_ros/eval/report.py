@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Sequence
 
 from finetrack_ros.eval.metrics import FRACTIONS
+from finetrack_ros.outputs import atomic_path
 
 # columns of the printed table, in order
 TABLE_COLUMNS = ("HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW", "FP", "FN")
@@ -26,9 +27,8 @@ def format_table(results: dict[str, dict[str, float]],
 def write_csv(results: dict[str, dict[str, float]], path: str | Path) -> Path:
     """All metrics, one row per sequence; fractions stay in [0, 1]."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     fields = list(next(iter(results.values())))
-    with open(path, "w", newline="") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["sequence"] + fields)
         for name, row in results.items():
@@ -57,7 +57,7 @@ def plot_metrics(results: dict[str, dict[str, float]], path: str | Path,
     ax.legend(fontsize="small")
     fig.tight_layout()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
+    with atomic_path(path) as tmp:  # same file name, so savefig picks the same format
+        fig.savefig(tmp, dpi=100)
     plt.close(fig)
     return path

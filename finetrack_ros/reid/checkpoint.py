@@ -15,6 +15,8 @@ from typing import Any
 
 import torch
 
+from finetrack_ros.safe_load import load_torch_file
+
 from .backbone import check_state_dict
 from .config import ReIDConfig
 from .model import FineTrackReID
@@ -27,6 +29,9 @@ _RESERVED = ("format", "version", "config", "model")
 def save_reid(path: str | Path, model: FineTrackReID, config: ReIDConfig | None = None,
               **extra: Any) -> Path:
     """Write ``model`` and its config to ``path`` (parent folders are created).
+
+    Everything stored is tensors and plain data, so :func:`read_reid_checkpoint` reads it
+    with ``weights_only=True``; ``extra`` values must be such data too.
 
     ``config`` defaults to ``model.config``; ``extra`` entries are stored beside them and
     must not use the reserved keys format/version/config/model.
@@ -70,15 +75,11 @@ def read_reid_checkpoint(path: str | Path) -> dict[str, Any]:
 
     Raises:
         FileNotFoundError: if ``path`` does not exist.
-        ValueError: naming the file when it is not a torch file or not our format.
+        ValueError: naming the file when it is not a torch file, holds pickled objects
+            other than tensors and plain data (refused unread), or is not our format.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"Re-ID checkpoint not found: {path}")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as err:  # noqa: BLE001 - any unpickling failure is a bad file
-        raise ValueError(f"{path}: not a readable torch checkpoint ({err})") from err
+    data = load_torch_file(path, "Re-ID checkpoint")  # weights_only: a payload never runs
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         found = sorted(data)[:8] if isinstance(data, dict) else type(data).__name__
         raise ValueError(f"{path}: not a FineTrack Re-ID checkpoint (expected format "

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from finetrack_ros.outputs import DIRECTORY, check_output
 from finetrack_ros.sim.config import SceneConfig
 from finetrack_ros.sim.noisy_detections import noisy_detections
 from finetrack_ros.sim.scene import SceneGenerator
@@ -25,21 +26,26 @@ IMAGE_EXT = ".jpg"
 
 
 def write_sequence(out_dir: str | Path, config: SceneConfig, name: str | None = None,
-                   progress: bool = True) -> Path:
-    """Render ``config`` into ``out_dir`` (created; existing files are overwritten).
+                   progress: bool = True, overwrite: bool = False) -> Path:
+    """Render ``config`` into ``out_dir`` (created).
 
     Args:
-        out_dir: sequence folder to write.
+        out_dir: sequence folder to write; must be absent or empty unless ``overwrite``.
         config: the scene; ``config.seed`` makes it reproducible.
         name: sequence name in ``seqinfo.ini``; default the folder name.
         progress: show a tqdm progress bar.
+        overwrite: replace an earlier sequence in ``out_dir``: its images, gt, det and
+            seqinfo.ini are removed first (no stale frames); other files are kept.
 
     Returns:
         The sequence folder.
+
+    Raises:
+        ValueError: ``out_dir`` is a file, or not empty and ``overwrite`` is False.
     """
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"sim: output path {out} exists and is not a directory")
+    out = check_output(out_dir, kind=DIRECTORY, overwrite=overwrite, option="sim: output folder")
+    if overwrite:
+        _remove_sequence_files(out)
     (out / IMAGE_DIR).mkdir(parents=True, exist_ok=True)
     (out / "gt").mkdir(exist_ok=True)
     (out / "det").mkdir(exist_ok=True)
@@ -66,6 +72,16 @@ def write_sequence(out_dir: str | Path, config: SceneConfig, name: str | None = 
     (out / "det" / "det.txt").write_text("\n".join(det_rows) + ("\n" if det_rows else ""))
     _write_seqinfo(out / "seqinfo.ini", name or out.name, config)
     return out
+
+
+def _remove_sequence_files(out: Path) -> None:
+    """The files :func:`write_sequence` writes, so a shorter new scene leaves no old frames."""
+    images = out / IMAGE_DIR
+    if images.is_dir():
+        for path in images.glob(f"*{IMAGE_EXT}"):
+            path.unlink()
+    for path in (out / "gt" / "gt.txt", out / "det" / "det.txt", out / "seqinfo.ini"):
+        path.unlink(missing_ok=True)
 
 
 def _write_seqinfo(path: Path, name: str, config: SceneConfig) -> None:

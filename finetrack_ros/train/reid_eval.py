@@ -93,20 +93,18 @@ def evaluate_checkpoint(ckpt: str, data: list[str], config: str | None = None,
     """
     from pathlib import Path
 
-    import torch
-
+    from finetrack_ros.safe_load import load_torch_file
+    from finetrack_ros.train.reid_checkpoint import is_trainer_checkpoint, load_trained_model
     from finetrack_ros.train.reid_config import load_train_config
     from finetrack_ros.train.reid_dataset import load_reid_splits
-    from finetrack_ros.train.reid_trainer import CHECKPOINT_FORMAT, load_trained_model
 
     path = Path(ckpt)
     if not path.is_file():
         raise FileNotFoundError(f"--ckpt: {path} does not exist")
-    raw = torch.load(path, map_location="cpu", weights_only=False)
-    is_trainer = isinstance(raw, dict) and raw.get("format") == CHECKPOINT_FORMAT
-    base = raw["config"] if is_trainer and config is None else None
+    raw = load_torch_file(path, "Re-ID checkpoint")  # weights_only: a payload never runs
+    base = raw["config"] if is_trainer_checkpoint(raw) and config is None else None
     cfg = load_train_config(config, overrides, base=base)
-    model = load_trained_model(path, device)
+    model = load_trained_model(path, device, raw)
     cfg.data.crop_height, cfg.data.crop_width = model.config.crop_size
     train, val = load_reid_splits(data, cfg.data)
     chosen = val if split == "val" else train

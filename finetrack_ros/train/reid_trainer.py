@@ -27,40 +27,15 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from finetrack_ros.train.reid_checkpoint import (CHECKPOINT_FORMAT, build_reid_model,
+                                                 model_config, read_trainer_checkpoint)
 from finetrack_ros.train.reid_config import OptimConfig, TrainReIDConfig
 from finetrack_ros.train.reid_dataset import ReIDCropDataset, load_reid_splits
 from finetrack_ros.train.reid_eval import evaluate_reid
 from finetrack_ros.train.reid_losses import FineTrackLoss
 from finetrack_ros.train.sampler import build_batch_sampler
 
-CHECKPOINT_FORMAT = "finetrack_ros.reid_trainer/1"
 LOSS_TERMS = ("total", "part_cls", "part_tri", "global_cls", "global_tri", "diversity")
-
-
-def model_config(model_section: dict, num_classes: int = 0):
-    """``ReIDConfig`` from the ``model`` section (``preset`` + field overrides)."""
-    from finetrack_ros.reid.config import ReIDConfig
-
-    return ReIDConfig.from_dict({**model_section, "num_classes": num_classes}, "config model")
-
-
-def build_reid_model(model_section: dict, num_classes: int) -> torch.nn.Module:
-    """``FineTrackReID`` with ``num_classes`` identity classifiers."""
-    from finetrack_ros.reid.model import FineTrackReID
-
-    return FineTrackReID(model_config(model_section, num_classes))
-
-
-def load_trained_model(path: str | Path, device: str = "cpu") -> torch.nn.Module:
-    """The network of a ``train-reid`` checkpoint (``last.pt``) or a ``save_reid`` file."""
-    from finetrack_ros.reid import load_reid
-
-    raw = torch.load(path, map_location="cpu", weights_only=False)
-    if not (isinstance(raw, dict) and raw.get("format") == CHECKPOINT_FORMAT):
-        return load_reid(path, device)
-    model = build_reid_model(raw["config"]["model"], len(raw["identity_keys"]))
-    model.load_state_dict(raw["model"])
-    return model.to(device).eval()
 
 
 def lr_factor(step: int, cfg: OptimConfig, total_iters: int, iters_per_epoch: int) -> float:
@@ -215,9 +190,7 @@ class ReIDTrainer:
         return path
 
     def _load_checkpoint(self, path: Path) -> None:
-        ckpt = torch.load(path, map_location=self.device, weights_only=False)
-        if ckpt.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"{path}: not a train-reid checkpoint (format {ckpt.get('format')!r})")
+        ckpt = read_trainer_checkpoint(path, self.device)
         if ckpt["identity_keys"] != self.train_split.identity_keys:
             raise ValueError(f"{path}: its identity map ({len(ckpt['identity_keys'])} ids) differs "
                              f"from the data's ({self.train_split.num_identities} ids); "

@@ -1,0 +1,47 @@
+"""Argument types and flags shared by the ``finetrack`` sub-commands and ``finetrack bench``.
+
+Sizes are written ``AxB`` and parsed by one function, :func:`parse_pair`. Two orders exist
+because two conventions do, and each option states its own in its metavar:
+
+* **network inputs are HxW** (height first), as YOLOX and ByteTrack write them
+  (``--input-size 608x1088``): :func:`parse_hw` → ``(height, width)``;
+* **image / frame sizes are WxH** (width first), as cameras and video tools write them
+  (``--size 640x480``): :func:`parse_wh` → ``(width, height)``.
+
+Only ``argparse`` is imported here, so the bench modules (which are command modules with
+``add_arguments``/``run`` too) may use these types without pulling in any CLI command.
+"""
+from __future__ import annotations
+
+import argparse
+
+
+def parse_pair(text: str, order: str) -> tuple[int, int]:
+    """``"608x1088"`` → ``(608, 1088)``: two positive integers; ``order`` (``"HxW"`` or
+    ``"WxH"``) only names the axes in the error message."""
+    try:
+        first, second = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected {order} such as {'608x1088' if order == 'HxW' else '640x480'}, "
+            f"got {text!r}") from None
+    if first <= 0 or second <= 0:
+        raise argparse.ArgumentTypeError(f"expected positive {order}, got {text!r}")
+    return first, second
+
+
+def parse_hw(text: str) -> tuple[int, int]:
+    """A network input size ``"HxW"`` → ``(height, width)``."""
+    return parse_pair(text, "HxW")
+
+
+def parse_wh(text: str) -> tuple[int, int]:
+    """An image size ``"WxH"`` → ``(width, height)``."""
+    return parse_pair(text, "WxH")
+
+
+def add_overwrite_argument(parser: argparse.ArgumentParser, what: str = "the output") -> None:
+    """``--overwrite``: without it a command refuses an existing, non-empty output
+    (checked with :func:`finetrack_ros.outputs.check_output` before any work)."""
+    parser.add_argument("--overwrite", action="store_true",
+                        help=f"replace {what} if it exists and is not empty (default: refuse)")
