@@ -23,6 +23,7 @@ Typical use (import the fixtures into the test module so pytest finds them)::
 """
 from __future__ import annotations
 
+import importlib
 import os
 import tempfile
 import time
@@ -56,6 +57,15 @@ def ros_unavailable(reason: str) -> None:
     if ros_required():
         pytest.fail(f"{REQUIRE_ROS_VAR}=1 but ROS is unavailable: {reason}", pytrace=False)
     pytest.skip(f"ROS unavailable: {reason} (run scripts/test.sh)")
+
+
+def import_ros_module(name: str) -> Any:
+    """``pytest.importorskip`` for a ROS module (``sensor_msgs.msg``, ``rclpy``, ...): the
+    module, or skip when it is missing, but fail under ``FINETRACK_REQUIRE_ROS=1``."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as err:
+        ros_unavailable(f"cannot import {name} ({err})")
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from finetrack_ros.boxes import iou_matrix
 from finetrack_ros.tracker import ByteTracker, TrackerConfig
 from finetrack_ros.tracker.association import fuse_appearance, linear_assignment
 
@@ -30,6 +31,31 @@ def test_tracks_without_feature_keep_their_iou_cost():
     fused = fuse_appearance(iou_cost, np.stack([E1, np.zeros(4)]), E1[None],
                             np.array([True, False]))
     assert fused[0, 0] == pytest.approx(0.0, abs=1e-6) and fused[1, 0] == 0.3
+
+
+def test_fused_values_are_exact_for_each_cosine_sign():
+    """d_feat = 1 - cos over the whole range [0, 2]: orthogonal 1, opposite 2, 45 deg 0.293."""
+    iou_cost = np.full((1, 3), 0.5)
+    dets = np.stack([E2, -E1, (E1 + E2) / np.sqrt(2)])
+    fused = fuse_appearance(iou_cost, E1[None], dets)
+    expected = np.sqrt([1.0 * 0.5, 2.0 * 0.5, (1 - np.sqrt(0.5)) * 0.5])
+    np.testing.assert_allclose(fused[0], expected, rtol=1e-9)  # 0.7071, 1.0, 0.3827
+
+
+def test_a_track_without_feature_is_matched_on_its_iou_cost_alone():
+    """A track whose boxes never had a Re-ID feature enters the fused cost with its IoU cost
+    unchanged: 1 - IoU * score = 1 - 19/63 * 0.9 = 0.7286 <= match_thresh 0.8 continues it.
+    Taking the missing feature as a zero vector (d_feat = 1) would cost sqrt(0.7286) = 0.854
+    and start a new id."""
+    tracker = ByteTracker(TrackerConfig(use_appearance=True, match_thresh=0.8))
+    box = np.array([[100.0, 100.0, 140.0, 200.0]])
+    tracker.update(box, [0.9], None, np.zeros((1, 4), np.float32))
+    assert tracker.tracked_tracks[0].feature is None
+    moved = box + [22, 0, 22, 0]  # 41 x 101 px boxes (pixel-inclusive), 19 px overlap
+    assert 1 - iou_matrix(box, moved)[0, 0] * 0.9 == pytest.approx(1 - 19 / 63 * 0.9)
+    out = tracker.update(moved, [0.9], None, E1[None])
+    assert [t.track_id for t in out] == [1]
+    np.testing.assert_allclose(tracker.tracked_tracks[0].feature, E1)
 
 
 def test_empty_inputs():
@@ -94,7 +120,8 @@ def test_zero_feature_rows_mean_no_feature():
     iou_cost = np.array([[0.3, 0.3]])
     fused = fuse_appearance(iou_cost, E1[None], np.stack([-E1, -E1]), None,
                             np.array([True, False]))
-    assert fused[0, 0] > 0.3 and fused[0, 1] == 0.3
+    # opposite looks: d_feat = 1 - cos = 2 (not clipped to 1), d = sqrt(2 * 0.3)
+    assert fused[0, 0] == pytest.approx(np.sqrt(0.6), abs=1e-9) and fused[0, 1] == 0.3
     tracker = ByteTracker(TrackerConfig(use_appearance=True))
     box = np.array([[100.0, 100.0, 140.0, 200.0]])
     tracker.update(box, [0.9], None, np.zeros((1, 4), np.float32))

@@ -8,6 +8,7 @@ from finetrack_ros.train.sampler import (
     PKBatchSampler,
     RandomBatchSampler,
     ShuffleGroupSampler,
+    build_batch_sampler,
     pack_groups,
     positives_per_anchor,
 )
@@ -88,3 +89,26 @@ def test_sgs_gives_more_positives_per_anchor_than_random_sampling():
     assert positives_per_anchor(labels, pk) == pytest.approx(3.0)
     assert positives_per_anchor(labels, rnd) < 1.2
     assert len(sgs) == 25 and len(pk) == 5 and len(rnd) == 25
+
+
+def test_a_lone_one_crop_group_never_forms_a_batch():
+    """Training's SGS drops one-crop batches: BatchNorm in training mode raises on a single
+    crop ("Expected more than 1 value per channel") and the triplet loss has no pair."""
+    # seq 0: frames 1,1,2,2 = one full group of 4; seq 1: one crop at frame 9, a group alone
+    sequences, frames = np.array([0, 0, 0, 0, 1]), np.array([1, 1, 2, 2, 9])
+    labels = np.array([3, 4, 3, 4, 5])
+    for world_size in (1, 2):
+        for epoch in range(4):
+            batches = []
+            for rank in range(world_size):
+                sampler = build_batch_sampler("sgs", labels, sequences, frames, batch_size=4,
+                                              group_size=2, pk_instances=2, seed=epoch,
+                                              rank=rank, world_size=world_size)
+                sampler.set_epoch(epoch)
+                assert len(sampler) == len(list(sampler))
+                batches += list(sampler)
+            assert batches and all(len(b) >= 2 for b in batches), batches
+            assert sorted({i for b in batches for i in b}) == [0, 1, 2, 3]
+    # without the floor the lone crop is a batch of its own
+    plain = ShuffleGroupSampler(sequences, frames, batch_size=4, group_size=2, labels=labels)
+    assert sorted(map(len, plain)) == [1, 4]

@@ -1,10 +1,12 @@
 """Re-ID training data cut from MOTChallenge ground truth.
 
 A sequence directory holds ``seqinfo.ini`` (optional), ``img1/NNNNNN.jpg`` and ``gt/gt.txt``
-with rows ``frame, id, x, y, w, h, conf, class, visibility`` (frames 1-based, tlwh pixels).
-Crops of visible pedestrians (class 1, conf 1, visibility >= a threshold) are cut once per
-sequence and cached as ``.npz`` keyed by the SHA-1 of the GT file and the crop settings, so a
-changed annotation file or crop size re-cuts and an unchanged one is read back in milliseconds.
+in the MOT16+ layout ``frame, id, x, y, w, h, conf, class, visibility`` or the 2DMOT2015
+layout ``frame, id, x, y, w, h, flag, wx, wy, wz`` (told apart by ``reid_gt``; each sequence
+prints which layout it was read as). Crops of visible pedestrians (class 1, conf 1,
+visibility >= a threshold; 2DMOT2015: flag != 0) are cut once per sequence and cached as
+``.npz`` keyed by the SHA-1 of the GT file and the crop settings, so a changed annotation
+file or crop size re-cuts and an unchanged one is read back in milliseconds.
 
 Identities are keyed ``"<sequence>:<track id>"`` so they are unique across sequences; each
 split maps its keys to contiguous labels ``0..C-1``.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import configparser
 import hashlib
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,10 +23,9 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-# Column indices of a MOTChallenge gt.txt row.
-GT_FRAME, GT_ID, GT_X, GT_Y, GT_W, GT_H, GT_CONF, GT_CLASS, GT_VIS = range(9)
-PEDESTRIAN_CLASS = 1  # MOT17/MOT20 class id of "pedestrian"
-CACHE_VERSION = 2  # bump when the cached crop layout changes
+from finetrack_ros.train.reid_gt import GT_FRAME, GT_H, GT_ID, GT_X, GtReport, read_reid_gt
+
+CACHE_VERSION = 3  # bump when the cached crop layout changes
 SPLITS = ("half", "sequence", "none")
 # ImageNet statistics of RGB pixels scaled to [0, 1]; the network's ReIDConfig overrides them.
 IMAGENET_MEAN_RGB = (0.485, 0.456, 0.406)
@@ -67,13 +69,15 @@ class ReIDDataConfig:
 @dataclass
 class SequenceCrops:
     """All crops of one sequence: ``crops`` (M, H, W, 3) uint8 RGB, ``frames`` (M,) int64
-    1-based, ``track_ids`` (M,) int64, ``seq_length`` frames in the sequence."""
+    1-based, ``track_ids`` (M,) int64, ``seq_length`` frames in the sequence, ``gt_report``
+    how gt.txt was read (layout, rows each filter removed)."""
 
     name: str
     crops: np.ndarray
     frames: np.ndarray
     track_ids: np.ndarray
     seq_length: int
+    gt_report: GtReport
 
 
 @dataclass
@@ -140,27 +144,6 @@ def read_seqinfo(seq_dir: Path) -> dict[str, str]:
     return dict(parser["Sequence"]) if parser.has_section("Sequence") else {}
 
 
-def load_pedestrian_gt(gt_path: Path, cfg: ReIDDataConfig) -> np.ndarray:
-    """Rows of ``gt.txt`` kept for Re-ID: (R, 9) float64, MOTChallenge column layout."""
-    try:
-        rows = np.loadtxt(gt_path, delimiter=",", ndmin=2, dtype=np.float64)
-    except ValueError as err:
-        raise ValueError(f"{gt_path}: not a MOTChallenge gt file ({err})") from err
-    if rows.size == 0:
-        return np.zeros((0, 9))
-    if rows.shape[1] < 7:
-        raise ValueError(f"{gt_path}: expected >= 7 columns per row, got {rows.shape[1]}")
-    if rows.shape[1] < 9:  # MOT15: no class / visibility columns, conf=0 marks ignored rows
-        pad = np.ones((len(rows), 9 - rows.shape[1]))
-        rows = np.concatenate([rows, pad], axis=1)
-    keep = (rows[:, GT_CONF] == 1) & (rows[:, GT_CLASS] == PEDESTRIAN_CLASS)
-    keep &= (rows[:, GT_VIS] >= cfg.min_visibility) & (rows[:, GT_H] >= cfg.min_height)
-    keep &= rows[:, GT_W] > 1
-    rows = rows[keep, :9]
-    order = np.lexsort((rows[:, GT_ID], rows[:, GT_FRAME]))
-    return rows[order]
-
-
 def _cache_key(gt_path: Path, cfg: ReIDDataConfig) -> str:
     digest = hashlib.sha1(gt_path.read_bytes())
     digest.update(
@@ -222,17 +205,18 @@ def load_sequence_crops(seq_dir: Path, cfg: ReIDDataConfig) -> SequenceCrops:
     if cache.is_file():
         with np.load(cache) as data:
             return SequenceCrops(seq_dir.name, data["crops"], data["frames"],
-                                 data["track_ids"], int(data["seq_length"]))
-    rows = load_pedestrian_gt(gt_path, cfg)
+                                 data["track_ids"], int(data["seq_length"]),
+                                 GtReport.from_json(str(data["gt_report"])))
+    rows, report = read_reid_gt(gt_path, cfg.min_visibility, cfg.min_height)
     crops = _cut_crops(seq_dir, rows, cfg)
     info_length = int(read_seqinfo(seq_dir).get("seqlength", 0))
     seq_length = max(info_length, int(rows[:, GT_FRAME].max()) if len(rows) else 0)
     result = SequenceCrops(seq_dir.name, crops, rows[:, GT_FRAME].astype(np.int64),
-                           rows[:, GT_ID].astype(np.int64), seq_length)
+                           rows[:, GT_ID].astype(np.int64), seq_length, report)
     cache.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_suffix(".tmp.npz")
     np.savez(tmp, crops=result.crops, frames=result.frames, track_ids=result.track_ids,
-             seq_length=seq_length)
+             seq_length=seq_length, gt_report=np.array(report.to_json()))
     tmp.replace(cache)  # atomic: a concurrent reader never sees half a file
     return result
 
@@ -276,13 +260,17 @@ def load_reid_splits(paths: list[str | Path], cfg: ReIDDataConfig) -> tuple[ReID
     train_parts, val_parts = [], []
     for i, seq_dir in enumerate(seq_dirs):
         seq = load_sequence_crops(seq_dir, cfg)
+        print(seq.gt_report.summary(), file=sys.stderr)
         in_train = _in_train(seq, cfg)
         train_parts.append((i, seq, in_train))
         val_parts.append((i, seq, ~in_train))
     train, val = _make_split(train_parts, names, cfg), _make_split(val_parts, names, cfg)
     if len(train) == 0:
-        raise ValueError(f"--data: no training crops in {names} (check data.min_visibility "
-                         f"= {cfg.min_visibility} and data.split = {cfg.split!r})")
+        reports = "; ".join(
+            f"{seq.gt_report.summary()}, {int(keep.sum())} of them in the train split"
+            for _, seq, keep in train_parts)
+        raise ValueError(f"--data: no training crops in {names} (data.split = "
+                         f"{cfg.split!r}): {reports}")
     return train, val
 
 
