@@ -1,13 +1,14 @@
-"""``finetrack bench WHAT``: benchmarks that print tables (tracker, models, node)."""
+"""``finetrack bench WHAT``: benchmarks that print tables (tracker, models, node, soak)."""
 from __future__ import annotations
 
 import argparse
 import importlib
 
-HELP = "Benchmarks: time the tracker, the networks or the node and print a table."
+HELP = ("Benchmarks: time the tracker, the networks or the node, or soak the node "
+        "(memory over thousands of frames); print a table.")
 
 # bench target -> module under finetrack_ros.bench with add_arguments(parser) and run(args)
-TARGETS = {"tracker": "tracker", "models": "models", "node": "node"}
+TARGETS = {"tracker": "tracker", "models": "models", "node": "node", "soak": "soak"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
