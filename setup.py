@@ -27,7 +27,7 @@ setup(
     ],
     extras_require={
         "export": ["onnx>=1.15", "onnxruntime>=1.17"],
-        "test": ["pytest>=7"],
+        "test": ["pytest>=7", "hypothesis>=6.100", "ruff==0.17.6"],
     },
     entry_points={"console_scripts": ["finetrack = finetrack_ros.cli:main"]},
 )

@@ -154,7 +154,7 @@ def prepare_input(config: DemoConfig, out: Path) -> DemoInput:
 def describe_bag(bag_path: Path, config: DemoConfig, out: Path,
                  image_topic: Optional[str] = None) -> DemoInput:
     """Topics, frame rate and ground truth of a bag (GT exported to ``out/gt.txt``)."""
-    from finetrack_ros.bag import messages as m
+    from finetrack_ros import messages as m
     from finetrack_ros.bag.mot_export import bag_topic_to_mot
     from finetrack_ros.bag.reader import IMAGE_TYPES, BagReader, bag_folder
     from finetrack_ros.bag.replay import bag_fps
@@ -224,11 +224,11 @@ def node_parameters(config: DemoConfig, models: DemoModels, data: DemoInput) -> 
 
 def baseline_pipeline(params: dict, external_detections: bool):
     """The node's pipeline from the same parameters, with Re-ID off (IoU-only ByteTrack)."""
-    from finetrack_ros.ros import node_settings
+    from finetrack_ros import settings
 
-    flat = {**node_settings.defaults(), **params, "reid.enabled": False,
-            "tracker.use_appearance": False, "external_detections": external_detections}
-    return node_settings.build_pipeline(node_settings.nest(flat))
+    return settings.pipeline_from_params({
+        **params, "reid.enabled": False, "tracker.use_appearance": False,
+        "external_detections": external_detections})
 
 
 def run_online(data: DemoInput, models: DemoModels, params: dict, out: Path):

@@ -1,7 +1,8 @@
 """One frame in, tracks out: detector → FineTrack Re-ID → tracker.
 
-The ROS node, the offline bag replay and ``finetrack track`` all run frames through
-:class:`TrackingPipeline`, so online and offline results agree by construction.
+The per-frame path (:mod:`finetrack_ros.frame_path`) of the node, the bag replay and
+``finetrack track`` runs every frame through :class:`TrackingPipeline`; the one factory is
+:func:`finetrack_ros.settings.pipeline_from_params`.
 """
 from __future__ import annotations
 
@@ -130,23 +131,6 @@ class TrackingPipeline:
         embeddings = np.zeros((len(detections), features.shape[1]), np.float32)
         embeddings[high] = features
         return embeddings
-
-
-def offline_pipeline(tracker_config, reid_checkpoint=None, device: str = "cpu"):
-    """Tracker on given detections, plus FineTrack appearance when a Re-ID checkpoint is given.
-
-    The pipeline of ``finetrack track`` for MOT folders and bags (no detector: detections
-    come from det.txt or a bag topic). A checkpoint switches ``use_appearance`` on.
-    """
-    from finetrack_ros.tracker import ByteTracker
-
-    extractor = None
-    if reid_checkpoint:
-        from finetrack_ros.reid import FeatureExtractor, load_reid
-
-        extractor = FeatureExtractor(load_reid(reid_checkpoint, device), device=device)
-        tracker_config = tracker_config.replace({"use_appearance": True})
-    return TrackingPipeline(ByteTracker(tracker_config), extractor=extractor)
 
 
 def _ms_since(start: float) -> float:

@@ -202,6 +202,9 @@ build_packages() {
   fi
   log "building finetrack_ros (install/)"
   colcon_build --paths . --build-base build --install-base install
+  # --symlink-install leaves links to Python files that were since moved or deleted; an
+  # import would then find a module that no longer exists in the source
+  find "$REPO/install/finetrack_ros" -xtype l -name '*.py' -delete
   echo "$stamp" >"$stamp_file"
 }
 

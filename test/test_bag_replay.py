@@ -1,7 +1,6 @@
 """Round trip: MOT sequence → bag → offline replay (ground truth as detections) → metrics."""
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -10,21 +9,23 @@ from bag_scene import OBJECTS, make_mot_sequence
 
 from finetrack_ros.bag.mot_export import bag_topic_to_mot
 from finetrack_ros.bag.reader import BagReader
-from finetrack_ros.bag.replay import detections_from_bag, replay_bag, track_bag
+from finetrack_ros.bag.replay import replay_bag
 from finetrack_ros.bag.writer import write_mot_bag
-from finetrack_ros.cli.track import track_sequence
+from finetrack_ros.cli import main
 from finetrack_ros.eval.metrics import SequencePair, evaluate_sequences
 from finetrack_ros.mot import CLASS, CONF, FRAME, ID, open_sequence, read_mot_txt
 from finetrack_ros.pipeline import TrackingPipeline
 from finetrack_ros.tracker import ByteTracker, TrackerConfig
 
 
-def _replay_args(bag: Path, out: Path, **kw) -> argparse.Namespace:
-    values = dict(path=bag, out=out, config=None, overrides=[], seq_frame_rate=False, reid=None,
-                  device="cpu", image_topic="/camera/image_raw", detections_topic="/ground_truth",
-                  out_bag=None)
-    values.update(kw)
-    return argparse.Namespace(**values)
+def _track(path: Path, out: Path, *extra: str) -> int:
+    """``finetrack track`` on a bag (ground truth as detections) or a MOT folder."""
+    return main(["track", str(path), "--out", str(out), *extra])
+
+
+def _track_bag(bag: Path, out: Path, *extra: str) -> int:
+    return _track(bag, out, "--image-topic", "/camera/image_raw/compressed",
+                  "--detections-topic", "/ground_truth", *extra)
 
 
 def _metrics(name: str, gt: Path, results: Path) -> dict:
@@ -41,8 +42,10 @@ def scene_bag(tmp_path: Path) -> tuple[Path, Path]:
 def test_scene_round_trip_is_perfect_and_the_out_bag_matches(scene_bag, tmp_path) -> None:
     seq, bag = scene_bag
     out_txt, out_bag = tmp_path / "res" / "scene.txt", tmp_path / "tracks_bag"
-    args = _replay_args(bag, out_txt, image_topic="/camera/image_raw/compressed", out_bag=out_bag)
-    assert track_bag(args) == 0
+    # ground truth holds other classes too: track the pedestrians only, as a node would with
+    # detector.keep_classes: [0]
+    assert _track_bag(bag, out_txt, "--out-bag", str(out_bag), "--seq-frame-rate",
+                      "--set", "detector.keep_classes=[0]") == 0
     metrics = _metrics("SCENE-01", seq / "gt" / "gt.txt", out_txt)
     assert (metrics["MOTA"], metrics["IDF1"]) == (1.0, 1.0)
     assert (metrics["FP"], metrics["FN"], metrics["IDSW"]) == (0, 0, 0)
@@ -61,7 +64,8 @@ def test_scene_round_trip_is_perfect_and_the_out_bag_matches(scene_bag, tmp_path
     assert all(f.detections["ids"] == ["1", "2", "3"] for f in images)
     last = objects[-1].objects
     assert [o.track_id for o in last] == [1, 2, 3] and {o.state for o in last} == {1}
-    # velocity in pixels per second: OBJECTS move (dx, dy) pixels per frame at 10 fps
+    # velocity in pixels per second (frame_rate 10 from the bag's stamps: --seq-frame-rate):
+    # OBJECTS move (dx, dy) pixels per frame at 10 fps
     np.testing.assert_allclose([last[0].velocity_x, last[0].velocity_y],
                                np.array(OBJECTS[0][5:7]) * 10.0, atol=6.0)
     # the tracks topic exports to the same rows as the results file
@@ -77,7 +81,7 @@ def test_replay_is_deterministic(scene_bag, tmp_path) -> None:
         pipeline = TrackingPipeline(ByteTracker(TrackerConfig()))
         out = tmp_path / f"run{run}.txt"
         summary = replay_bag(bag, pipeline, out, "/camera/image_raw/compressed", "/detections")
-        assert summary.frames == 8 and len(summary.track_ids) == len(OBJECTS)
+        assert summary.tracked == 8 and len(summary.track_ids) == len(OBJECTS)
         texts.append(out.read_text())
     assert texts[0] == texts[1] and texts[0].count("\n") == 8 * len(OBJECTS)
 
@@ -85,10 +89,9 @@ def test_replay_is_deterministic(scene_bag, tmp_path) -> None:
 def test_missing_detections_topic_fails_cleanly(scene_bag, tmp_path) -> None:
     _, bag = scene_bag
     out_txt, out_bag = tmp_path / "res.txt", tmp_path / "out_bag"
-    args = _replay_args(bag, out_txt, image_topic="/camera/image_raw/compressed",
-                        detections_topic="/no_such_topic", out_bag=out_bag)
     with pytest.raises(ValueError, match=r"scene_bag: topic /no_such_topic not found"):
-        track_bag(args)
+        replay_bag(bag, TrackingPipeline(ByteTracker(TrackerConfig())), out_txt,
+                   "/camera/image_raw/compressed", "/no_such_topic", out_bag)
     assert not out_txt.exists() and not out_bag.exists()
     assert not any(p.name.startswith(".out_bag") for p in tmp_path.iterdir())
 
@@ -115,14 +118,15 @@ def test_mot17_mini_round_trip(shared_data: Path, tmp_path: Path) -> None:
             bag_topic_to_mot(bag, "/ground_truth", tmp_path / f"{seq.name}_gt.txt"))
         order = np.lexsort((gt_rows[:, ID], gt_rows[:, FRAME]))
         np.testing.assert_allclose(gt_back[:, :8], gt_rows[order, :8])
-        # 2. replaying the bag equals tracking the folder with the same (pedestrian) boxes
+        # 2. replaying the bag equals tracking the folder with the same (pedestrian) boxes:
+        #    other ground-truth classes are learnt (as the node does) and filtered out
         out_txt = tmp_path / f"{seq.name}.txt"
-        track_bag(_replay_args(bag, out_txt, image_topic="/camera/image_raw/compressed"))
+        assert _track_bag(bag, out_txt, "--set", "detector.keep_classes=[0]") == 0
         det_path = tmp_path / f"{seq.name}_det.txt"
         person = gt_rows[gt_rows[:, CLASS] == 1][:, :7]
         np.savetxt(det_path, person, delimiter=",", fmt="%.2f")
         folder_txt = tmp_path / f"{seq.name}_folder.txt"
-        track_sequence(seq_dir, TrackerConfig(), det_path, folder_txt)
+        assert _track(seq_dir, folder_txt, "--detections", str(det_path)) == 0
         assert out_txt.read_text() == folder_txt.read_text()
         # 3. perfect scores where ByteTrack's confirmation rule allows them
         if _first_frame_births_only(gt_rows):
@@ -130,16 +134,3 @@ def test_mot17_mini_round_trip(shared_data: Path, tmp_path: Path) -> None:
             assert (metrics["MOTA"], metrics["IDF1"]) == (1.0, 1.0), seq.name
             perfect += 1
     assert perfect >= 6
-
-
-def test_bag_detections_map_classes_like_the_node() -> None:
-    dets = {
-        "boxes_xyxy": np.arange(20, dtype=np.float32).reshape(5, 4),
-        "scores": np.array([0.9, 0.8, 0.7, 0.6, 0.5], np.float32),
-        "class_names": ["car", "person", "1", "static_person", ""],
-        "ids": [""] * 5,
-    }
-    out = detections_from_bag(dets, ["person", "car"])
-    np.testing.assert_array_equal(out.class_ids, [1, 0, 1, 0])
-    np.testing.assert_allclose(out.scores, [0.9, 0.8, 0.7, 0.5], rtol=1e-6)
-    np.testing.assert_array_equal(out.boxes_xyxy[3], dets["boxes_xyxy"][4])

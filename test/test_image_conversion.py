@@ -1,4 +1,5 @@
-"""sensor_msgs/Image and CompressedImage <-> numpy (finetrack_ros.ros.image_conversion).
+"""sensor_msgs/Image and CompressedImage <-> numpy (finetrack_ros.image_codec, and the rclpy
+writers of finetrack_ros.ros.image_conversion).
 
 Reading is checked on hand-made byte layouts (no ROS needed); round trips use the real
 sensor_msgs message classes from the ROS wheels and skip without them.
@@ -9,8 +10,9 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from ros_helpers import import_ros_module
 
-from finetrack_ros.ros import image_conversion as ic
+from finetrack_ros import image_codec as ic
 
 H, W = 5, 6  # tiny images; W even for the YUV 4:2:2 encodings
 
@@ -112,16 +114,24 @@ def test_compressed_image_with_unknown_format_or_garbage_raises():
 
 @pytest.fixture(scope="module")
 def sensor_msgs():
-    return pytest.importorskip("sensor_msgs.msg", reason="ROS 2 sensor_msgs not installed")
+    return import_ros_module("sensor_msgs.msg")  # skips without ROS, fails when required
+
+
+@pytest.fixture(scope="module")
+def rc(sensor_msgs):
+    """The rclpy message writers."""
+    from finetrack_ros.ros import image_conversion
+
+    return image_conversion
 
 
 @pytest.mark.parametrize("encoding", ic.SUPPORTED_ENCODINGS)
 @pytest.mark.parametrize("padding", [0, 3, 16])
-def test_round_trip_is_bit_exact(sensor_msgs, encoding, padding):
+def test_round_trip_is_bit_exact(sensor_msgs, rc, encoding, padding):
     rng = np.random.default_rng(len(encoding) * 31 + padding)
     pixels = random_pixels(encoding, rng)
     row_bytes = W * ic.pixel_format(encoding).bytes_per_pixel
-    msg = ic.numpy_to_image_msg(pixels, encoding, step=row_bytes + padding)
+    msg = rc.numpy_to_image_msg(pixels, encoding, step=row_bytes + padding)
     assert isinstance(msg, sensor_msgs.Image)
     assert (msg.height, msg.width, msg.step) == (H, W, row_bytes + padding)
     assert len(msg.data) == H * msg.step
@@ -131,37 +141,37 @@ def test_round_trip_is_bit_exact(sensor_msgs, encoding, padding):
 
 
 @pytest.mark.parametrize("is_bigendian", [False, True])
-def test_mono16_round_trip_in_both_byte_orders(sensor_msgs, is_bigendian):
+def test_mono16_round_trip_in_both_byte_orders(rc, is_bigendian):
     pixels = random_pixels("mono16", np.random.default_rng(7))
     pixels[0, 0] = 0x1234
-    msg = ic.numpy_to_image_msg(pixels, "mono16", step=W * 2 + 2, is_bigendian=is_bigendian)
+    msg = rc.numpy_to_image_msg(pixels, "mono16", step=W * 2 + 2, is_bigendian=is_bigendian)
     assert msg.is_bigendian == int(is_bigendian)
     assert bytes(msg.data[:2]) == (b"\x12\x34" if is_bigendian else b"\x34\x12")
     np.testing.assert_array_equal(ic.image_msg_to_numpy(msg), pixels)
 
 
-def test_header_is_kept_and_writer_rejects_wrong_arrays(sensor_msgs):
+def test_header_is_kept_and_writer_rejects_wrong_arrays(rc):
     from std_msgs.msg import Header
 
     header = Header(frame_id="camera")
     header.stamp.sec, header.stamp.nanosec = 12, 345
-    msg = ic.numpy_to_image_msg(np.zeros((2, 2, 3), np.uint8), "bgr8", header=header)
+    msg = rc.numpy_to_image_msg(np.zeros((2, 2, 3), np.uint8), "bgr8", header=header)
     assert msg.header.frame_id == "camera" and msg.header.stamp.nanosec == 345
     with pytest.raises(ValueError, match=r"shape \(H, W, 3\)"):
-        ic.numpy_to_image_msg(np.zeros((2, 2), np.uint8), "rgb8")
+        rc.numpy_to_image_msg(np.zeros((2, 2), np.uint8), "rgb8")
     with pytest.raises(ValueError, match="dtype uint16"):
-        ic.numpy_to_image_msg(np.zeros((2, 2), np.uint8), "mono16")
+        rc.numpy_to_image_msg(np.zeros((2, 2), np.uint8), "mono16")
     with pytest.raises(ValueError, match="step=2"):
-        ic.numpy_to_image_msg(np.zeros((2, 2, 3), np.uint8), "bgr8", step=2)
+        rc.numpy_to_image_msg(np.zeros((2, 2, 3), np.uint8), "bgr8", step=2)
 
 
-def test_compressed_png_round_trip_is_exact_and_jpeg_close(sensor_msgs):
+def test_compressed_png_round_trip_is_exact_and_jpeg_close(sensor_msgs, rc):
     bgr = random_pixels("bgr8", np.random.default_rng(3))
-    png = ic.bgr_to_compressed_msg(bgr, "png")
+    png = rc.bgr_to_compressed_msg(bgr, "png")
     assert isinstance(png, sensor_msgs.CompressedImage)
     np.testing.assert_array_equal(ic.image_msg_to_bgr(png), bgr)
     smooth = np.full((16, 16, 3), (30, 120, 220), np.uint8)  # JPEG is lossy: flat colour
-    jpeg = ic.bgr_to_compressed_msg(smooth, "jpeg")
+    jpeg = rc.bgr_to_compressed_msg(smooth, "jpeg")
     jpeg.format = "bgr8; jpeg compressed bgr8"  # image_transport's spelling
     decoded = ic.image_msg_to_bgr(jpeg)
     assert decoded.shape == smooth.shape

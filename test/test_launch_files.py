@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from finetrack_ros.ros import node_settings
+from finetrack_ros import settings as node_settings
 
 REPO = Path(__file__).resolve().parents[1]
 MAIN_LAUNCH = REPO / "launch" / "finetrack.launch.py"
@@ -76,7 +76,7 @@ def test_main_launch_has_the_deployment_arguments():
 
 
 def test_every_parameter_passed_is_declared_by_the_node():
-    from finetrack_ros.ros.node_settings import BY_NAME
+    from finetrack_ros.settings import BY_NAME
 
     declared = set(BY_NAME) | {"autostart"} | BUILTIN_PARAMETERS
     passed = node_parameters_passed(parse(MAIN_LAUNCH))

@@ -9,7 +9,7 @@ from node_helpers import NODE, detections_msg, image_msg, node_command, stamp_of
 from ros_helpers import rclpy_node, ros_install  # noqa: F401  (fixtures)
 from ros_helpers import REPO_ROOT, MessageCollector, running_process, wait_for_subscribers
 
-from finetrack_ros.bag.messages import detection2d_fields
+from finetrack_ros.messages import detection2d_fields
 from finetrack_ros.pipeline import TrackingPipeline
 from finetrack_ros.structures import Detections
 from finetrack_ros.tracker import ByteTracker, TrackerConfig

@@ -16,7 +16,6 @@ from ros_helpers import DOMAIN_ID, ros_install  # noqa: F401  (fixture)
 from finetrack_ros.bag.mot_export import bag_topic_to_mot
 from finetrack_ros.bag.replay import ReplayTopics, replay_bag
 from finetrack_ros.bag.writer import write_mot_bag
-from finetrack_ros.demo import baseline_pipeline
 from finetrack_ros.sim import SceneConfig, write_sequence
 
 pytestmark = pytest.mark.ros
@@ -55,14 +54,13 @@ def scene_bag(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def _offline_tracks(bag: Path, reid: Path, out: Path) -> Path:
-    from finetrack_ros.reid import FeatureExtractor, load_reid
+    from finetrack_ros import settings
 
-    pipeline = baseline_pipeline({**PARAMS, "reid.enabled": False}, external_detections=True)
-    pipeline.tracker.config = pipeline.tracker.config.replace({"use_appearance": True})
-    pipeline.extractor = FeatureExtractor(load_reid(reid, "cpu"), device="cpu")
-    summary = replay_bag(bag, pipeline, None, detections_topic="/detections",
-                         out_bag=out / "offline_bag")
-    assert summary.frames == FRAMES
+    params = {**PARAMS, "reid.checkpoint": str(reid), "external_detections": True}
+    summary = replay_bag(bag, settings.pipeline_from_params(params), None,
+                         detections_topic="/detections", out_bag=out / "offline_bag",
+                         options=settings.frame_options(params), progress=False)
+    assert summary.tracked == FRAMES
     return bag_topic_to_mot(out / "offline_bag", ReplayTopics().tracks, out / "offline.txt")
 
 
@@ -120,3 +118,135 @@ def test_player_paces_and_stamps_with_sim_time(ros_install, scene_bag, tmp_path)
         originals = [m for _, m in original.messages("/detections")]
     assert received == stamps  # sim time = the /clock the player sent before each frame
     assert [len(m.detections) for m in copies] == [len(m.detections) for m in originals]
+
+
+# --- one frame path: every seam between node and offline replay ---------------------------
+SEAM_PARAMS = {"device": "cpu", "tracker.frame_rate": 10.0, "reid.enabled": True,
+               "tracker.use_appearance": True}
+SEAM_FRAMES = 12
+SEAM_START_NS = 1_700_000_000 * 10**9
+SEAM_HW = (96, 160)  # even width: yuv422 packs pixel pairs
+
+
+def _uyvy(bgr: np.ndarray) -> np.ndarray:
+    """(H, W, 2) packed U Y0 V Y1 of a BGR frame (what a yuv422 camera sends)."""
+    import cv2
+
+    yuv = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV).astype(np.int32)
+    out = np.empty(bgr.shape[:2] + (2,), np.uint8)
+    out[:, :, 1] = yuv[:, :, 0]
+    chroma = (yuv[:, 0::2, 1:] + yuv[:, 1::2, 1:]) // 2  # (H, W/2, 2): U, V per pair
+    out[:, 0::2, 0], out[:, 1::2, 0] = chroma[:, :, 0], chroma[:, :, 1]
+    return out
+
+
+def _seam_frame(frame: int) -> tuple[np.ndarray, list]:
+    """A BGR frame with two walking people (coloured boxes) and their detections."""
+    rng = np.random.default_rng(frame)
+    image = rng.integers(0, 60, SEAM_HW + (3,), dtype=np.uint8)
+    people = [((10 + 4 * frame, 20), (40, 200, 60)), ((120 - 3 * frame, 30), (200, 60, 40))]
+    boxes = []
+    for (x, y), colour in people:
+        image[y:y + 50, x:x + 20] = colour
+        boxes.append(((x, y, x + 20, y + 50), 0.9, "person"))
+    return image, boxes
+
+
+def _write_seam_bag(path: Path) -> list[int]:
+    """The bag of the parity test; returns the image header stamps.
+
+    Frame 1 is mono16 (big-endian), frame 2 yuv422, frames 3-7 add a wide box of an unknown
+    class, frame 4 has no detections message, frame 6 has no person (only the unknown class),
+    and frame 8 jumps 5 s back in time (a looped bag); receive stamps always increase.
+    """
+    from finetrack_ros import messages as m
+    from finetrack_ros.bag.bag_writer import BagWriter
+    from finetrack_ros.bag.typestore import DETECTION_ARRAY_TYPE, IMAGE_TYPE
+
+    stamps = []
+    with BagWriter(path) as bag:
+        bag.add_topic("/camera/image_raw", IMAGE_TYPE)
+        bag.add_topic("/detections", DETECTION_ARRAY_TYPE)
+        for frame in range(SEAM_FRAMES):
+            receive = SEAM_START_NS + frame * 10**8
+            stamp = receive - (5 * 10**9 if frame >= 8 else 0)
+            header = m.make_header(bag.store, stamp, "cam")
+            image, boxes = _seam_frame(frame)
+            if frame == 1:
+                grey = image.mean(axis=2).astype(np.uint16) * 257
+                msg = m.image_msg(bag.store, header, grey, "mono16")
+                msg.is_bigendian, msg.data = 1, grey.astype(">u2").view(np.uint8).reshape(-1)
+            elif frame == 2:
+                msg = m.image_msg(bag.store, header, _uyvy(image), "yuv422")
+            else:
+                msg = m.image_msg(bag.store, header, image)
+            bag.write("/camera/image_raw", receive, msg)
+            stamps.append(stamp)
+            forklift = ((60 + frame, 60, 140 + frame, 90), 0.8, "forklift")
+            if frame == 6:
+                boxes = [forklift]
+            elif 3 <= frame <= 7:
+                boxes.append(forklift)
+            if frame != 4:
+                arr = m.detection_array_msg(bag.store, header, [b[0] for b in boxes],
+                                            [b[1] for b in boxes], [b[2] for b in boxes])
+                bag.write("/detections", receive, arr)
+    return stamps
+
+
+def _published(bag: Path, topic: str) -> dict:
+    """header stamp → [(id, class, score, cx, cy, w, h)] of a Detection2DArray topic."""
+    from finetrack_ros.bag.reader import BagReader
+    from finetrack_ros.messages import header_stamp_ns
+
+    out = {}
+    with BagReader(bag) as reader:
+        for _, msg in reader.messages(topic):
+            out[header_stamp_ns(msg.header)] = [
+                (d.id, d.results[0].hypothesis.class_id, round(d.results[0].hypothesis.score, 5),
+                 round(d.bbox.center.position.x, 3), round(d.bbox.center.position.y, 3),
+                 round(d.bbox.size_x, 3), round(d.bbox.size_y, 3)) for d in msg.detections]
+    return out
+
+
+def test_online_and_offline_agree_on_every_seam(ros_install, single_thread,
+                                                tmp_path):  # noqa: F811
+    import torch
+
+    from finetrack_ros import settings
+    from finetrack_ros.bag.reader import BagReader
+    from finetrack_ros.messages import header_stamp_ns
+    from finetrack_ros.reid import FineTrackReID, ReIDConfig, save_reid
+    from finetrack_ros.ros.online_replay import OnlineReplayConfig, replay_into_node
+
+    stamps = _write_seam_bag(tmp_path / "seam_bag")
+    torch.manual_seed(0)
+    reid = save_reid(tmp_path / "reid.pth",
+                     FineTrackReID(ReIDConfig.preset("small", crop_size=(64, 32))))
+    params = {**SEAM_PARAMS, "reid.checkpoint": str(reid)}
+    online = replay_into_node(
+        tmp_path / "seam_bag", tmp_path / "online_bag", params,
+        OnlineReplayConfig(detections_topic="/detections", startup_timeout_s=90.0),
+        domain_id=DOMAIN_ID)
+    log = online.node_log.read_text()
+    assert online.frames_sent == SEAM_FRAMES and online.frames_dropped == 0, log
+    assert online.frames_tracked == SEAM_FRAMES - 1, log  # frame 4 has no detections
+    assert "time jumped backwards" in log and "bad frame" not in log, log
+
+    pipeline = settings.pipeline_from_params({**params, "external_detections": True})
+    offline = replay_bag(tmp_path / "seam_bag", pipeline, None, out_bag=tmp_path / "off_bag",
+                         options=settings.frame_options(params), progress=False)
+    assert (offline.tracked, offline.bad) == (SEAM_FRAMES - 1, 0)
+
+    online_tracks = _published(online.tracks_bag, online.tracks_topic)
+    offline_tracks = _published(tmp_path / "off_bag", ReplayTopics().tracks)
+    assert sorted(online_tracks) == sorted(offline_tracks) == sorted(
+        s for i, s in enumerate(stamps) if i != 4)
+    assert online_tracks == offline_tracks
+    classes = {det[1] for dets in offline_tracks.values() for det in dets}
+    assert classes == {"person", "forklift"}  # the wide unknown class is not filtered
+    assert {det[1] for det in offline_tracks[stamps[6]]} == {"forklift"}  # no person
+    with BagReader(tmp_path / "off_bag") as reader:
+        ages = {header_stamp_ns(msg.header): [o.age for o in msg.objects]
+                for _, msg in reader.messages(ReplayTopics().tracked_objects)}
+    assert max(ages[stamps[7]]) >= 5 and max(ages[stamps[8]]) <= 1  # reset at the jump

@@ -60,7 +60,8 @@ def link(rclpy_node, node_process):  # noqa: F811
 def image(encoding, shape, dtype, sec, step_padding=0, is_bigendian=False):
     from std_msgs.msg import Header
 
-    from finetrack_ros.ros.image_conversion import numpy_to_image_msg, pixel_format
+    from finetrack_ros.image_codec import pixel_format
+    from finetrack_ros.ros.image_conversion import numpy_to_image_msg
 
     rng = np.random.default_rng(sec)
     pixels = rng.integers(0, np.iinfo(dtype).max + 1, size=shape, dtype=dtype)
@@ -141,3 +142,33 @@ def test_node_exits_cleanly_on_sigint(ros_install, rclpy_node):  # noqa: F811
             lambda: rclpy_node.node.count_publishers("/finetrack_sigint/tracked_objects") > 0,
             what="the node to come up")
         assert proc.stop() == 0, proc.output()
+
+
+def test_node_tracks_the_decoded_pixels_of_padded_big_endian_mono16(rclpy_node, link):  # noqa: F811
+    """The frame the node tracks is the decoded image: its ~/annotated_image (nothing drawn,
+    the node tracks nothing here) must be the high byte of every mono16 value, which a
+    reader ignoring the row padding or the byte order gets wrong."""
+    from sensor_msgs.msg import Image
+
+    publisher, _ = link
+    height, width, padding = 6, 10, 6
+    values = np.random.default_rng(11).integers(0, 1 << 16, (height, width), dtype=np.uint16)
+    rows = [values[r].astype(">u2").tobytes() + b"\xa5" * padding for r in range(height)]
+    msg = Image(height=height, width=width, encoding="mono16", is_bigendian=1,
+                step=width * 2 + padding, data=b"".join(rows))
+    msg.header.frame_id, msg.header.stamp.sec = "mono16_camera", 300
+    annotated = MessageCollector(rclpy_node, Image, "/finetrack_node/annotated_image")
+    # the node draws only while it sees a subscriber: resend until a frame comes back
+    same = lambda msgs: [m for m in msgs if stamp(m) == stamp(msg)]  # noqa: E731
+    for _ in range(int(DEFAULT_TIMEOUT_S)):
+        publisher.publish(msg)
+        rclpy_node.spin_for(1.0)
+        if same(annotated.messages):
+            break
+    replies = same(annotated.messages)
+    assert replies, "no ~/annotated_image for the mono16 frame"
+    out = replies[0]
+    assert (out.encoding, out.height, out.width) == ("bgr8", height, width)
+    data = np.frombuffer(bytes(out.data), np.uint8).reshape(height, out.step)
+    bgr = data[:, :width * 3].reshape(height, width, 3)
+    np.testing.assert_array_equal(bgr, np.repeat((values >> 8).astype(np.uint8)[:, :, None], 3, 2))

@@ -31,7 +31,7 @@ UPSTREAM_VISION_MSGS_HASHES = {
 }
 
 # Modules that may need ROS; everything else in finetrack_ros must import without it.
-ROS_ONLY = re.compile(r"^finetrack_ros\.(msg|ros\.(?!image_conversion$|__init__$).+)")
+ROS_ONLY = re.compile(r"^finetrack_ros\.(msg|ros)(\..+)?$")
 
 IMPORT_ALL_WITHOUT_ROS = r"""
 import importlib, pkgutil, re, sys

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from finetrack_ros.ros.stamp_sync import FIRST, SECOND, ExactTimeSync
+from finetrack_ros.stamp_sync import FIRST, SECOND, ExactTimeSync
 
 
 def test_pairs_equal_stamps_in_either_order():

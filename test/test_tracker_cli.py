@@ -32,7 +32,7 @@ def test_track_writes_results_that_score_perfectly(tmp_path, capsys):
     assert main(["track", str(seq), "--out", str(out), "--config",
                  "config/bytetrack_mot17.yaml", "--set", "track_buffer=10"]) == 0
     summary = capsys.readouterr().out
-    assert "TOY-01: 8 frames" in summary and "2 tracks" in summary
+    assert "TOY-01: tracked 8/8 frames" in summary and "2 tracks" in summary
     rows = read_mot_txt(out)
     assert sorted(set(rows[:, 1].astype(int))) == [1, 2]
     assert len(rows) == 16  # the low-score box of frame 5 keeps track 2 alive (stage 2)
@@ -84,8 +84,11 @@ def test_track_with_reid_checkpoint_uses_images(tmp_path, capsys):
     ckpt = save_reid(tmp_path / "reid.pt", FineTrackReID(cfg).eval())
     out = tmp_path / "res.txt"
     assert main(["track", str(seq), "--reid", str(ckpt), "--out", str(out)]) == 0
-    assert "TOY-01: 2 frames" in capsys.readouterr().out
+    assert "TOY-01: tracked 2/2 frames" in capsys.readouterr().out
     assert sorted(set(read_mot_txt(out)[:, 1].astype(int))) == [1, 2]
     (seq / "img1" / "000001.jpg").unlink()
     assert main(["track", str(seq), "--reid", str(ckpt), "--out", str(out)]) == 2
+    assert "--overwrite" in capsys.readouterr().err  # an earlier result is never replaced
+    assert main(["track", str(seq), "--reid", str(ckpt), "--out", str(out),
+                 "--overwrite"]) == 2
     assert "000001.jpg" in capsys.readouterr().err

@@ -14,10 +14,12 @@ import numpy as np
 from rosbags.rosbag2 import Reader
 from rosbags.rosbag2.errors import ReaderError
 
-from finetrack_ros.bag import messages as m
+from finetrack_ros import messages as m
 from finetrack_ros.bag.typestore import (
     COMPRESSED_IMAGE_TYPE, DETECTION_ARRAY_TYPE, IMAGE_TYPE, build_typestore,
 )
+from finetrack_ros.image_codec import image_msg_to_bgr
+from finetrack_ros.stamp_sync import ExactTimeSync
 
 IMAGE_TYPES = (IMAGE_TYPE, COMPRESSED_IMAGE_TYPE)
 
@@ -30,6 +32,22 @@ class RawMessage:
     msgtype: str
     stamp_ns: int
     rawdata: bytes
+
+
+@dataclass
+class PairedMessages:
+    """An image message of a bag and the detections message with its header stamp.
+
+    Attributes:
+        index: 0-based position of the image among the topic's messages, in stored order.
+        image: the sensor_msgs/Image or CompressedImage (rosbags object).
+        detections: the vision_msgs/Detection2DArray with the same header stamp; None when
+            no detections topic was asked for.
+    """
+
+    index: int
+    image: object
+    detections: Optional[object]
 
 
 @dataclass
@@ -51,6 +69,13 @@ class BagFrame:
     frame_id: str
     image_bgr: np.ndarray
     detections: Optional[dict]
+
+
+def is_bag(path: str | Path) -> bool:
+    """A rosbag2: a folder with metadata.yaml, or an .mcap / .db3 file."""
+    path = Path(path)
+    return (path.is_dir() and (path / "metadata.yaml").is_file()) or \
+        path.suffix in (".mcap", ".db3")
 
 
 def bag_folder(path: Path) -> Path:
@@ -144,13 +169,16 @@ class BagReader:
         """(receive stamp ns, deserialized message) of one topic, checked against ``msgtypes``."""
         self._connections(topic, msgtypes)
         for raw in self.raw_messages([topic]):
-            try:
-                yield raw.stamp_ns, self.store.deserialize_cdr(raw.rawdata, raw.msgtype)
-            except Exception as err:  # rosbags raises assorted errors on bad CDR
-                raise ValueError(
-                    f"bag {self.path}: topic {topic}: message at {raw.stamp_ns} ns cannot be "
-                    f"decoded as {raw.msgtype} ({type(err).__name__}: {err})"
-                ) from None
+            yield raw.stamp_ns, self._deserialize(raw)
+
+    def _deserialize(self, raw: RawMessage) -> object:
+        try:
+            return self.store.deserialize_cdr(raw.rawdata, raw.msgtype)
+        except Exception as err:  # rosbags raises assorted errors on bad CDR
+            raise ValueError(
+                f"bag {self.path}: topic {raw.topic}: message at {raw.stamp_ns} ns cannot be "
+                f"decoded as {raw.msgtype} ({type(err).__name__}: {err})"
+            ) from None
 
     def detection_arrays(self, topic: str) -> Iterator[tuple[int, dict]]:
         """(header stamp ns, :func:`messages.detection_array_to_numpy`) of each message of a
@@ -162,29 +190,44 @@ class BagReader:
         """Messages on ``topic`` (errors when it is missing)."""
         return sum(c.msgcount for c in self._connections(topic))
 
+    def paired_messages(self, image_topic: str, detections_topic: Optional[str] = None,
+                        queue_size: int = 10) -> Iterator[PairedMessages]:
+        """Images of ``image_topic`` in stored order, each with its detections message.
+
+        Pairing is :class:`~finetrack_ros.stamp_sync.ExactTimeSync` over the messages of both
+        topics in stored (receive) order, exactly what the node does with them when the bag
+        is played into it: an image whose detections message never comes is not returned.
+        """
+        self._connections(image_topic, IMAGE_TYPES)
+        if not detections_topic:
+            for index, (_, msg) in enumerate(self.messages(image_topic, IMAGE_TYPES)):
+                yield PairedMessages(index, msg, None)
+            return
+        self._connections(detections_topic, (DETECTION_ARRAY_TYPE,))
+        sync, index = ExactTimeSync(queue_size), 0
+        for raw in self.raw_messages([image_topic, detections_topic]):
+            msg = self._deserialize(raw)
+            stamp = m.header_stamp_ns(msg.header)
+            if raw.topic == image_topic:
+                pair = sync.add_first(stamp, (index, msg))
+                index += 1
+            else:
+                pair = sync.add_second(stamp, msg)
+            if pair is not None:
+                (image_index, image), detections = pair
+                yield PairedMessages(image_index, image, detections)
+
     def frames(
         self, image_topic: str, detections_topic: Optional[str] = None
     ) -> Iterator[BagFrame]:
-        """Every image of ``image_topic`` in stored order, paired by header stamp with detections.
-
-        Detections are read up front (they are small), then images are streamed.
-        """
-        self._connections(image_topic, IMAGE_TYPES)
-        by_stamp = None
-        if detections_topic:
-            by_stamp = dict(self.detection_arrays(detections_topic))
-        for index, (_, msg) in enumerate(self.messages(image_topic, IMAGE_TYPES)):
-            stamp = m.header_stamp_ns(msg.header)
+        """Decoded images of :meth:`paired_messages` with their detections as numpy."""
+        for pair in self.paired_messages(image_topic, detections_topic):
+            header = pair.image.header
             detections = None
-            if by_stamp is not None:
-                detections = by_stamp.get(stamp, _EMPTY_DETECTIONS)
-            yield BagFrame(index, stamp, msg.header.frame_id, m.image_from_msg(msg), detections)
-
-
-_EMPTY_DETECTIONS = {
-    "boxes_xyxy": np.zeros((0, 4), np.float32), "scores": np.zeros(0, np.float32),
-    "class_names": [], "ids": [],
-}
+            if pair.detections is not None:
+                detections = m.detection_array_to_numpy(pair.detections)
+            yield BagFrame(pair.index, m.header_stamp_ns(header), header.frame_id,
+                           image_msg_to_bgr(pair.image), detections)
 
 
 def play(bag_path: str | Path, topics: Sequence[str] = ()) -> Iterator[RawMessage]:

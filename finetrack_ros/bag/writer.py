@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from finetrack_ros.bag import messages as m
+from finetrack_ros import messages as m
 from finetrack_ros.bag.bag_writer import BagWriter
 from finetrack_ros.bag.typestore import (
     CAMERA_INFO_TYPE, COMPRESSED_IMAGE_TYPE, DETECTION_ARRAY_TYPE, IMAGE_TYPE,

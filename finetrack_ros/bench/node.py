@@ -2,7 +2,7 @@
 
 Runs exactly what ``finetrack_node`` runs per frame (sensor_msgs/Image decoding with
 ``image_msg_to_bgr``, then the :class:`~finetrack_ros.pipeline.TrackingPipeline` built by
-:func:`finetrack_ros.ros.node_settings.build_pipeline`) with small random-weight networks,
+:func:`finetrack_ros.settings.pipeline_from_params`) with small random-weight networks,
 and replays a camera in real time against the node's image queue (depth 1, keep last):
 a frame that arrives while the previous one is still processed replaces any frame still
 waiting, so frames the node cannot keep up with are dropped, never queued.
@@ -105,25 +105,23 @@ def run(args: argparse.Namespace) -> int:
 
 def bench_mode(mode: str, config: NodeBenchConfig) -> ModeResult:
     """Build the pipeline for ``mode`` and replay ``config.frames`` frames in real time."""
-    from finetrack_ros.ros import node_settings
+    from finetrack_ros import settings
 
-    flat = node_settings.defaults()
-    flat.update({
+    pipeline = settings.pipeline_from_params({
         "device": config.device, "external_detections": mode == "external",
-        "detector.checkpoint": node_settings.RANDOM_WEIGHTS,
+        "detector.checkpoint": settings.RANDOM_WEIGHTS,
         "detector.size": config.detector_size,
         "detector.input_size": list(config.detector_input),
-        "reid.checkpoint": node_settings.RANDOM_WEIGHTS,
+        "reid.checkpoint": settings.RANDOM_WEIGHTS,
         "reid.crop_size": list(config.reid_crop),
         "tracker.use_appearance": True, "tracker.frame_rate": config.rate_hz,
         "num_threads": config.threads,
     })
-    pipeline = node_settings.build_pipeline(node_settings.nest(flat))
     rng = np.random.default_rng(config.seed)
     messages = [_image_message(rng, config.frame_hw) for _ in range(4)]
 
     def step(index: int) -> int:
-        from finetrack_ros.ros.image_conversion import image_msg_to_bgr
+        from finetrack_ros.image_codec import image_msg_to_bgr
 
         frame = image_msg_to_bgr(messages[index % len(messages)])
         detections = (_moving_boxes(index, config) if mode == "external" else None)

@@ -1,8 +1,16 @@
-"""``finetrack track``: run the tracker offline on a MOT sequence (or replay a rosbag2)."""
+"""``finetrack track``: track a MOT sequence from its detections, or replay a rosbag2.
+
+Both run :func:`finetrack_ros.offline.track_offline`, the node's per-frame code. Tracker
+settings: ``--config`` (a ROS 2 params file or a flat YAML) then ``--set`` (tracker keys such
+as ``track_thresh=0.6``, or any node parameter such as ``publish_embeddings=true``), checked
+against the one parameter table (:mod:`finetrack_ros.settings`).
+"""
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+from finetrack_ros.cli.args import add_overwrite_argument
 
 HELP = "Track a MOTChallenge sequence from its detections (or a rosbag2) and write results."
 
@@ -14,78 +22,110 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--detections", type=Path,
                         help="MOT det.txt to track (default: <seq>/det/det.txt)")
     parser.add_argument("--out", type=Path,
-                        help="results txt (default: results/<seq>.txt) or, for bags, see --out-bag")
+                        help="results txt (default: results/<seq>.txt)")
     parser.add_argument("--config", type=Path,
                         help="tracker YAML (ROS 2 params file with a tracker: section, or flat)")
     parser.add_argument("--set", dest="overrides", action="append", default=[],
-                        metavar="KEY=VALUE", help="override a tracker key, e.g. track_thresh=0.6")
+                        metavar="KEY=VALUE", help="override a tracker key (track_thresh=0.6) "
+                        "or a node parameter (publish_lost_tracks=true)")
     parser.add_argument("--seq-frame-rate", action="store_true",
-                        help="use seqinfo.ini's frameRate instead of the config's frame_rate "
-                             "(ByteTrack's MOT scripts keep 30)")
+                        help="tracker frame_rate from seqinfo.ini (a bag: its image stamps) "
+                             "instead of the config's (ByteTrack's MOT scripts keep 30)")
     parser.add_argument("--reid", type=Path,
-                        help="Re-ID checkpoint: add FineTrack appearance (needs img1/ images)")
+                        help="Re-ID checkpoint: add FineTrack appearance (needs the images)")
     parser.add_argument("--device", default="cpu", help="torch device for --reid")
-    # rosbag2 replay (finetrack_ros.bag.replay.track_bag)
     parser.add_argument("--image-topic", default="/camera/image_raw",
-                        help="bag input: sensor_msgs/Image topic")
+                        help="bag input: sensor_msgs/Image or CompressedImage topic")
     parser.add_argument("--detections-topic", default="/detections",
                         help="bag input: vision_msgs/Detection2DArray topic")
     parser.add_argument("--out-bag", type=Path, help="bag input: write tracks to this new bag")
+    add_overwrite_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    from finetrack_ros.cli.evaluate import is_bag
+    from finetrack_ros.bag.reader import bag_folder, is_bag
+    from finetrack_ros.outputs import DIRECTORY, check_output
 
-    if is_bag(args.path):
-        from finetrack_ros.bag.replay import track_bag
-
-        return track_bag(args)
-    config = load_config(args.config, args.overrides)
-    summary = track_sequence(args.path, config, args.detections, args.out,
-                             args.seq_frame_rate, args.reid, args.device)
-    print(summary)
+    bag = is_bag(args.path)
+    name = bag_folder(args.path).name if bag else args.path.name
+    out = check_output(args.out or Path("results") / f"{name}.txt", overwrite=args.overwrite)
+    if args.out_bag is not None:
+        if not bag:
+            raise ValueError(f"--out-bag {args.out_bag}: only for a bag input")
+        check_output(args.out_bag, kind=DIRECTORY, overwrite=args.overwrite, option="--out-bag")
+    tracker, params = split_overrides(args.config, args.overrides)
+    summary = (_track_bag(args, tracker, params, out) if bag
+               else _track_folder(args, tracker, params, out))
+    print(f"{summary.line()} -> {out}" + (f", {args.out_bag}" if args.out_bag else ""))
     return 0
 
 
-def load_config(path, overrides):
-    """TrackerConfig from an optional YAML file, then ``--set`` overrides."""
+def split_overrides(config_path, overrides: list[str]):
+    """(TrackerConfig from ``--config`` + tracker ``--set`` items, other node parameters)."""
+    import yaml
+
+    from finetrack_ros import settings
     from finetrack_ros.tracker import TrackerConfig
 
-    config = TrackerConfig.from_yaml(path) if path else TrackerConfig()
-    return config.with_overrides(overrides)
+    tracker = TrackerConfig.from_yaml(config_path) if config_path else TrackerConfig()
+    tracker_items, params = [], {}
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        key = key.strip().removeprefix("tracker.")
+        if sep and key in settings.BY_NAME:  # a node parameter, e.g. publish_lost_tracks
+            value = yaml.safe_load(raw) if raw.strip() else raw
+            settings.validate(key, value)
+            params[key] = value
+        else:  # TrackerConfig refuses unknown keys, listing the valid ones
+            tracker_items.append(f"{key}{sep}{raw}")
+    return tracker.with_overrides(tracker_items), params
 
 
-def track_sequence(seq_dir, config, det_path=None, out_path=None, seq_frame_rate=False,
-                   reid_path=None, device="cpu") -> str:
-    """Track every frame of a MOT sequence; write results; return a one-line summary."""
-    import time
+def _pipeline(args, tracker, params: dict):
+    from finetrack_ros import settings
 
-    import cv2
-    from tqdm import tqdm
+    if args.reid:
+        tracker = tracker.replace({"use_appearance": True})
+    params = {**params, "device": args.device, "external_detections": True,
+              "reid.enabled": bool(args.reid), "reid.checkpoint": str(args.reid or "")}
+    return settings.pipeline_from_params(params, tracker), settings.frame_options(params)
 
-    from finetrack_ros.mot import load_detections, open_sequence, track_rows, write_results
-    from finetrack_ros.pipeline import offline_pipeline
-    from finetrack_ros.structures import Detections
 
-    seq = open_sequence(seq_dir)
-    if seq_frame_rate and seq.info:
-        config = config.replace({"frame_rate": seq.info.frame_rate})
-    dets_by_frame = load_detections(det_path or seq.det_path)
-    num_frames = seq.num_frames() or max(dets_by_frame, default=0)
-    pipeline = offline_pipeline(config, reid_path, device)
-    rows, ids = [], set()
-    start = time.perf_counter()
-    for frame in tqdm(range(1, num_frames + 1), desc=seq.name, unit="frame", leave=False):
-        image = None
-        if pipeline.uses_appearance:
-            image = cv2.imread(str(seq.image_path(frame)))
-            if image is None:
-                raise FileNotFoundError(f"--reid needs images: cannot read {seq.image_path(frame)}")
-        result = pipeline.process(image, dets_by_frame.get(frame, Detections()))
-        rows += track_rows(frame, result.tracks)
-        ids.update(t.track_id for t in result.tracks)
-    elapsed = time.perf_counter() - start
-    out = write_results(out_path or Path("results") / f"{seq.name}.txt", rows)
-    fps = num_frames / elapsed if elapsed > 0 else float("inf")
-    return (f"{seq.name}: {num_frames} frames, {fps:.1f} fps, {len(ids)} tracks, "
-            f"{len(rows)} boxes -> {out}")
+def _track_folder(args, tracker, params: dict, out: Path):
+    from finetrack_ros.frame_path import FramePath
+    from finetrack_ros.mot import load_detections, open_sequence, write_results
+    from finetrack_ros.offline import mot_inputs, track_offline, warn
+    from finetrack_ros.outputs import atomic_path
+
+    seq = open_sequence(args.path)
+    if args.seq_frame_rate and seq.info:
+        tracker = tracker.replace({"frame_rate": seq.info.frame_rate})
+    det_path = args.detections or seq.det_path
+    num_frames = seq.num_frames()
+    detections = load_detections(det_path, num_frames or None)
+    num_frames = num_frames or max(detections, default=0)
+    pipeline, options = _pipeline(args, tracker, params)
+    frames = FramePath(pipeline, options, report=warn)
+    inputs = mot_inputs(seq, detections, num_frames, tracker.frame_rate,
+                        with_images=pipeline.uses_appearance)
+    summary = track_offline(inputs, frames, num_frames, seq.name)
+    with atomic_path(out) as tmp:
+        write_results(tmp, summary.rows)
+    return summary
+
+
+def _track_bag(args, tracker, params: dict, out: Path):
+    from finetrack_ros.bag.reader import IMAGE_TYPES, BagReader, bag_folder
+    from finetrack_ros.bag.replay import bag_fps, replay_bag
+
+    bag_path = bag_folder(args.path)
+    if args.seq_frame_rate:
+        with BagReader(bag_path) as bag:
+            bag.require_topic(args.image_topic, IMAGE_TYPES)
+            fps = bag_fps(bag, args.image_topic)
+        if fps is not None:
+            tracker = tracker.replace({"frame_rate": fps})
+    pipeline, options = _pipeline(args, tracker, params)
+    return replay_bag(bag_path, pipeline, out, args.image_topic, args.detections_topic,
+                      args.out_bag, options=options,
+                      sync_queue_size=params.get("sync_queue_size", 10))

@@ -1,6 +1,6 @@
-"""The ROS 2 layer of finetrack_ros: image conversion and the node.
-
-``image_conversion`` needs only numpy and OpenCV to read messages (it also reads ``rosbags``
-messages); the node and the message writers need rclpy and the colcon-built package
-(``scripts/setup_env.sh``). Nothing here is imported by the core modules.
+"""The ROS 2 layer of finetrack_ros: the lifecycle node, rclpy message classes, the rclpy bag
+player/recorder and the process helpers. Needs rclpy and the colcon-built package
+(``scripts/setup_env.sh``); nothing in the core imports it. The per-frame work (decode,
+stamps, detections, pipeline) is :mod:`finetrack_ros.frame_path`, shared with the offline
+tools.
 """

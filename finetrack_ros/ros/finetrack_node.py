@@ -1,7 +1,7 @@
 """``finetrack_node``: camera images in, FineTrack tracks out (a ROS 2 lifecycle node).
 
 Lifecycle (as yolo_ros / nav2): parameters are declared in ``__init__``; ``configure`` loads
-the networks (:func:`node_settings.build_pipeline`) and creates the publishers; ``activate``
+the networks (:func:`settings.build_pipeline`) and creates the publishers; ``activate``
 subscribes; ``deactivate`` unsubscribes; ``cleanup`` releases networks and publishers. With
 the ``autostart`` parameter the node configures and activates itself (no lifecycle manager).
 
@@ -14,8 +14,10 @@ Topics (relative names, remap in launch):
     out  ~/label_info (vision_msgs/LabelInfo, transient local)
     out  ~/debug/processing_time_ms, ~/debug/pipeline_latency_ms (std_msgs/Float32)
 
-Tracks are estimated against the image header stamp, so ``use_sim_time`` with a bag works;
-a stamp older than the previous one (a looped bag) resets the tracker.
+Per frame the node runs :class:`finetrack_ros.frame_path.FramePath`, the same code as the
+offline replay: stamps are checked (a jump back of ``time_reset_sec`` resets the tracker, a bad
+stamp is skipped), any failure in one frame is logged, counted and skipped; the node never
+dies on a message.
 """
 from __future__ import annotations
 
@@ -37,28 +39,26 @@ from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleState, Node, TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
-from rclpy.time import Time
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Float32
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
+from finetrack_ros import messages, settings
+from finetrack_ros.frame_path import FramePath, TrackedFrame
 from finetrack_ros.msg import TrackedObjectArray
-from finetrack_ros.ros import conversions, node_settings
-from finetrack_ros.ros.image_conversion import image_msg_to_bgr, numpy_to_image_msg
-from finetrack_ros.ros.stamp_sync import ExactTimeSync
-from finetrack_ros.tracker import TrackState
+from finetrack_ros.ros.image_conversion import numpy_to_image_msg
+from finetrack_ros.ros.rclpy_types import rclpy_type
+from finetrack_ros.stamp_sync import ExactTimeSync
 from finetrack_ros.visualization import TrailHistory, draw_tracks
 
 NODE_NAME = "finetrack_node"
-# Parameter added to node_settings.PARAMETERS: only meaningful for the ROS node itself.
-AUTOSTART = node_settings.ParamSpec(
+# Parameter added to settings.PARAMETERS: only meaningful for the ROS node itself.
+AUTOSTART = settings.ParamSpec(
     "autostart", False, "configure and activate on start-up (no lifecycle manager needed)")
 # Depth of the output publishers' queues (messages).
 OUTPUT_DEPTH = 10
 # Longest wait of the spin loop (s): bounds how long an idle node takes to notice Ctrl-C.
 SPIN_WAKEUP_S = 0.5
-# Minimum seconds between two warnings about bad frames.
-BAD_FRAME_LOG_PERIOD_S = 2.0
 
 _ARRAY_TYPES = {int: Parameter.Type.INTEGER_ARRAY, float: Parameter.Type.DOUBLE_ARRAY,
                 str: Parameter.Type.STRING_ARRAY}
@@ -72,7 +72,7 @@ def image_qos(name: str, depth: int = 1) -> QoSProfile:
                       durability=DurabilityPolicy.VOLATILE)
 
 
-def _descriptor(spec: node_settings.ParamSpec) -> ParameterDescriptor:
+def _descriptor(spec: settings.ParamSpec) -> ParameterDescriptor:
     text = spec.description + (f" ({'|'.join(spec.choices)})" if spec.choices else "")
     if not spec.runtime:
         text += " [applied on configure]"
@@ -87,8 +87,8 @@ def _descriptor(spec: node_settings.ParamSpec) -> ParameterDescriptor:
 
 
 def declare_parameters(node: Node) -> None:
-    """Declare every parameter of :data:`node_settings.PARAMETERS` (plus ``autostart``)."""
-    for spec in (*node_settings.PARAMETERS, AUTOSTART):
+    """Declare every parameter of :data:`settings.PARAMETERS` (plus ``autostart``)."""
+    for spec in (*settings.PARAMETERS, AUTOSTART):
         descriptor = _descriptor(spec)
         if spec.array_of is None:
             node.declare_parameter(spec.name, spec.default, descriptor)
@@ -113,69 +113,68 @@ class FineTrackNode(Node):
         declare_parameters(self)
         self.add_on_set_parameters_callback(self._check_parameters)
         self.add_post_set_parameters_callback(self._apply_parameters)
-        self.pipeline = None
+        self.frames: Optional[FramePath] = None
         self.sync: Optional[ExactTimeSync] = None
-        self.classes: Optional[conversions.ClassTable] = None
         self.trails: Optional[TrailHistory] = None
         self.outputs: dict[str, Any] = {}
         self.inputs: list = []
         self.no_image_timer = None
         self.configured = False
-        self.last_stamp_ns: Optional[int] = None
         self.frames_in = 0
         self.frames_out = 0
-        self.bad_frames = 0
-        self._last_bad_log = 0.0
-        self._last_bad_reason = ""
 
     # --- parameters ------------------------------------------------------------------
     def param(self, name: str) -> Any:
         return _plain(self.get_parameter(name).value)
 
-    def settings(self) -> dict[str, Any]:
-        """Nested settings (see :func:`node_settings.nest`) from the current parameters."""
-        return node_settings.nest({s.name: self.param(s.name) for s in node_settings.PARAMETERS})
+    def flat_params(self) -> dict[str, Any]:
+        """``{name: value}`` of every table parameter (see :mod:`finetrack_ros.settings`)."""
+        return {spec.name: self.param(spec.name) for spec in settings.PARAMETERS}
 
     def _check_parameters(self, params: list[Parameter]) -> SetParametersResult:
         for p in params:
-            spec = node_settings.BY_NAME.get(p.name)
+            spec = settings.BY_NAME.get(p.name)
             if spec is None:
                 continue
             if self.configured and not spec.runtime:
                 return SetParametersResult(successful=False, reason=(
                     f"'{p.name}' is applied on configure: deactivate and clean up first"))
             try:
-                node_settings.validate(p.name, _plain(p.value))
+                settings.validate(p.name, _plain(p.value))
             except ValueError as err:
                 return SetParametersResult(successful=False, reason=str(err))
         return SetParametersResult(successful=True)
 
     def _apply_parameters(self, params: list[Parameter]) -> None:
+        if self.frames is None:
+            return
         changed = {p.name: _plain(p.value) for p in params if p.name.startswith("tracker.")}
-        if changed and self.pipeline is not None:
-            tracker = self.pipeline.tracker
-            tracker.config = node_settings.tracker_config(changed, tracker.config)
+        if changed:
+            tracker = self.frames.pipeline.tracker
+            tracker.config = settings.tracker_config(changed, tracker.config)
             self.get_logger().info(f"tracker parameters changed: {changed}")
+        self.frames.set_options(settings.frame_options(self.flat_params()))
 
     # --- lifecycle -------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Load the networks and create publishers → inactive (or unconfigured on failure)."""
-        settings = self.settings()
+        flat = self.flat_params()
         try:
-            self.pipeline = node_settings.build_pipeline(settings)
-        except (FileNotFoundError, ValueError, RuntimeError) as err:
-            self.get_logger().error(f"configure failed: {err}")
+            pipeline = settings.build_pipeline(settings.nest(flat))
+        except Exception as err:  # noqa: BLE001 - any bad file: log it, stay unconfigured
+            reason = str(err) or type(err).__name__
+            self.get_logger().error(f"configure failed: {reason}")
             return TransitionCallbackReturn.FAILURE
-        self.classes = conversions.ClassTable(settings["class_names"])
-        self.pipeline.class_names = self.classes.names
-        self.sync = ExactTimeSync(settings["sync_queue_size"])
-        self.trails = TrailHistory(settings["trail_length"])
+        self.frames = FramePath(pipeline, settings.frame_options(flat),
+                                report=self.get_logger().warning)
+        self.sync = ExactTimeSync(flat["sync_queue_size"])
+        self.trails = TrailHistory(flat["trail_length"])
         self._create_publishers()
         self.configured = True
-        mode = "external detections" if settings["external_detections"] else "YOLOX"
-        reid = "FineTrack Re-ID" if self.pipeline.uses_appearance else "IoU only"
+        mode = "external detections" if flat["external_detections"] else "YOLOX"
+        reid = "FineTrack Re-ID" if pipeline.uses_appearance else "IoU only"
         self.get_logger().info(f"configured: {mode}, {reid}, device "
-                               f"{node_settings.resolve_device(settings['device'])}")
+                               f"{settings.resolve_device(flat['device'])}")
         return super().on_configure(state)
 
     def _create_publishers(self) -> None:
@@ -205,9 +204,9 @@ class FineTrackNode(Node):
             self.inputs.append(self.create_subscription(
                 Detection2DArray, "detections", self._on_detections, det_qos))
         threshold = 0.0 if self.param("external_detections") else self.param("detector.conf")
-        header = conversions.empty_header(stamp=self.get_clock().now().to_msg())
-        self.outputs["label_info"].publish(
-            conversions.label_info(header, self.classes.names, threshold))
+        header = messages.make_header(rclpy_type, self.get_clock().now().nanoseconds, "")
+        self.outputs["label_info"].publish(messages.label_info_msg(
+            rclpy_type, header, self.frames.classes.names, threshold))
         self.frames_in = 0
         self.no_image_timer = self.create_timer(
             self.param("no_image_warning_sec"), self._warn_no_image,
@@ -219,7 +218,7 @@ class FineTrackNode(Node):
         """Unsubscribe → inactive; the tracker keeps its tracks."""
         self._unsubscribe()
         self.get_logger().info(f"inactive: {self.frames_out} frames tracked, "
-                               f"{self.bad_frames} bad frames skipped")
+                               f"{self.frames.bad.count} bad frames skipped")
         return super().on_deactivate(state)
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -245,8 +244,7 @@ class FineTrackNode(Node):
         for pub in self.outputs.values():
             self.destroy_lifecycle_publisher(pub)
         self.outputs = {}
-        self.pipeline = self.sync = self.classes = self.trails = None
-        self.last_stamp_ns = None
+        self.frames = self.sync = self.trails = None
         self.configured = False
 
     def _warn_no_image(self) -> None:
@@ -263,92 +261,57 @@ class FineTrackNode(Node):
     # --- per frame -------------------------------------------------------------------
     def _on_image(self, msg: Any) -> None:
         self.frames_in += 1
-        if self.sync is None:
+        if self.frames is None:
             return
         if not self.param("external_detections"):
             self._process(msg, None)
             return
-        pair = self.sync.add_first(conversions.stamp_to_ns(msg.header.stamp), msg)
+        pair = self.sync.add_first(_stamp_key(msg), msg)
         if pair is not None:
             self._process(*pair)
 
     def _on_detections(self, msg: Detection2DArray) -> None:
         if self.sync is None:
             return
-        pair = self.sync.add_second(conversions.stamp_to_ns(msg.header.stamp), msg)
+        pair = self.sync.add_second(_stamp_key(msg), msg)
         if pair is not None:
             self._process(*pair)
 
-    def _decode(self, msg: Any) -> Optional[Any]:
-        """(H, W, 3) uint8 BGR, or None for a bad frame (logged with its reason, counted)."""
-        try:
-            frame = image_msg_to_bgr(msg)
-        except (ValueError, TypeError) as err:
-            self._skip_frame(msg, str(err))
-            return None
-        if frame.size == 0:
-            self._skip_frame(msg, f"empty image {frame.shape}")
-            return None
-        return frame
-
-    def _skip_frame(self, msg: Any, reason: str) -> None:
-        """Count a frame that cannot be tracked; log each new reason, repeats throttled."""
-        self.bad_frames += 1
-        now = time.monotonic()
-        repeated = reason == self._last_bad_reason
-        if repeated and now - self._last_bad_log < BAD_FRAME_LOG_PERIOD_S:
-            return
-        self._last_bad_log, self._last_bad_reason = now, reason
-        stamp = msg.header.stamp
-        self.get_logger().warning(f"skipping bad frame at stamp {stamp.sec}."
-                                  f"{stamp.nanosec:09d}: {reason} ({self.bad_frames} bad so far)")
-
-    def _check_time(self, stamp_ns: int) -> None:
-        if self.last_stamp_ns is not None and stamp_ns < self.last_stamp_ns:
-            self.get_logger().warning(
-                f"time jumped backwards by {(self.last_stamp_ns - stamp_ns) / 1e9:.3f} s "
-                "(bag looped?): resetting the tracker")
-            self.pipeline.reset()
-            self.trails = TrailHistory(self.param("trail_length"))
-        self.last_stamp_ns = stamp_ns
-
     def _process(self, image_msg: Any, detections_msg: Optional[Detection2DArray]) -> None:
         start = time.perf_counter()
-        frame = self._decode(image_msg)
-        if frame is None:
-            return
-        self._check_time(conversions.stamp_to_ns(image_msg.header.stamp))
-        detections = None
-        if detections_msg is not None:
-            detections = conversions.detection_array_to_detections(detections_msg, self.classes)
+        tracked = self.frames.process(image_msg, detections_msg)
+        if tracked is None:
+            return  # bad frame: FramePath logged and counted it
+        if tracked.reset:
+            self.trails = TrailHistory(self.param("trail_length"))
         try:
-            result = self.pipeline.process(frame, detections)
-        except (ValueError, RuntimeError) as err:  # e.g. out of GPU memory on a huge frame
-            self._skip_frame(image_msg, f"pipeline failed: {err}")
+            self._publish(tracked)
+        except Exception as err:  # noqa: BLE001 - e.g. a value a message field cannot hold
+            self.frames.bad.skip(f"{tracked.header.stamp.sec}", f"publishing failed: {err}")
             return
-        self._publish(image_msg.header, frame, result.tracks)
         self.frames_out += 1
         elapsed_ms = (time.perf_counter() - start) * 1000.0
         self.outputs["processing_time"].publish(Float32(data=elapsed_ms))
-        stamp = Time.from_msg(image_msg.header.stamp, self.get_clock().clock_type)
-        latency_ms = (self.get_clock().now() - stamp).nanoseconds / 1e6
-        self.outputs["latency"].publish(Float32(data=float(latency_ms)))
+        latency_ns = self.get_clock().now().nanoseconds - messages.header_stamp_ns(tracked.header)
+        self.outputs["latency"].publish(Float32(data=float(latency_ns / 1e6)))
 
-    def _publish(self, header: Any, frame: Any, tracks: list) -> None:
-        name = self.classes.name
-        pubs = self.outputs
-        pubs["tracks"].publish(conversions.tracks_to_detection_array(header, tracks, name))
-        objects = list(tracks)
-        if self.param("publish_lost_tracks"):
-            objects += [t for t in self.pipeline.tracker.lost_tracks
-                        if t.state == TrackState.LOST]
-        pubs["tracked_objects"].publish(conversions.tracks_to_tracked_objects(
-            header, objects, name, self.pipeline.tracker.config.frame_rate,
-            self.param("publish_embeddings")))
+    def _publish(self, tracked: TrackedFrame) -> None:
+        header, tracks, pubs = tracked.header, tracked.tracks, self.outputs
+        name = self.frames.classes.name
+        pubs["tracks"].publish(messages.tracks_to_detection_array(rclpy_type, header, tracks,
+                                                                  name))
+        pubs["tracked_objects"].publish(messages.tracks_to_tracked_objects(
+            rclpy_type, header, tracked.objects, name,
+            self.frames.pipeline.tracker.config.frame_rate, self.frames.options.publish_embeddings))
         trails = self.trails.update(tracks)
         if pubs["annotated_image"].get_subscription_count() > 0:
-            annotated = draw_tracks(frame, tracks, trails)
+            annotated = draw_tracks(tracked.frame_bgr, tracks, trails)
             pubs["annotated_image"].publish(numpy_to_image_msg(annotated, "bgr8", header))
+
+
+def _stamp_key(msg: Any) -> int:
+    """Pairing key of a message: its header stamp in ns (any integers, even invalid ones)."""
+    return messages.header_stamp_ns(msg.header)
 
 
 def main(args: Optional[list[str]] = None) -> int:

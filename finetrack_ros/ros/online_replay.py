@@ -23,6 +23,7 @@ from typing import Any, Optional
 
 from tqdm import tqdm
 
+from finetrack_ros import messages as m
 from finetrack_ros.bag.bag_writer import BagWriter
 from finetrack_ros.bag.reader import BagReader
 from finetrack_ros.bag.typestore import (
@@ -61,7 +62,11 @@ class OnlineReplayConfig:
 
 @dataclass
 class OnlineReplayResult:
-    """What happened: frames sent / tracked / dropped, wall time, files written."""
+    """What happened: frames sent / tracked / dropped, wall time, files written.
+
+    An image whose detections message is missing from the bag is sent but not expected to
+    be tracked (the node pairs by stamp, as the offline replay does); it is not "dropped".
+    """
 
     frames_sent: int = 0
     frames_tracked: int = 0
@@ -73,6 +78,7 @@ class OnlineReplayResult:
     node_log: Optional[Path] = None
     tracks_topic: str = f"/{NODE_NAME}/tracks"
     image_stamps: list = field(default_factory=list)
+    expected: set = field(default_factory=set)  # image indices paired with detections
 
     @property
     def fps(self) -> float:
@@ -107,7 +113,7 @@ class VideoSink:
     def _on_image(self, msg: Any) -> None:
         import cv2
 
-        from finetrack_ros.ros.image_conversion import image_msg_to_bgr
+        from finetrack_ros.image_codec import image_msg_to_bgr
 
         frame = image_msg_to_bgr(msg)
         if self.writer is None:
@@ -130,17 +136,19 @@ class VideoSink:
         return self.path
 
 
-def _image_setup(bag_path: Path, image_topic: str) -> tuple[dict, dict, list]:
-    """(node parameters, remaps, image header stamps) for the bag's image topic type."""
-    from finetrack_ros.bag import messages as m
-
+def _image_setup(bag_path: Path, config: OnlineReplayConfig) -> tuple[dict, dict, list, set]:
+    """(node parameters, remaps, image header stamps, indices of the images the node will
+    track) for the bag's image topic; the last comes from the pairing the node does."""
     with BagReader(bag_path) as bag:
-        bag.require_topic(image_topic, (IMAGE_TYPE, COMPRESSED_IMAGE_TYPE))
-        msgtype = bag.topics[image_topic][0]
-        stamps = [m.header_stamp_ns(msg.header) for _, msg in bag.messages(image_topic)]
+        bag.require_topic(config.image_topic, (IMAGE_TYPE, COMPRESSED_IMAGE_TYPE))
+        msgtype = bag.topics[config.image_topic][0]
+        stamps = [m.header_stamp_ns(msg.header) for _, msg in bag.messages(config.image_topic)]
+        paired = {pair.index for pair in bag.paired_messages(config.image_topic,
+                                                             config.detections_topic)}
     if msgtype == COMPRESSED_IMAGE_TYPE:
-        return {"image_transport": "compressed"}, {"image/compressed": image_topic}, stamps
-    return {"image_transport": "raw"}, {"image": image_topic}, stamps
+        return ({"image_transport": "compressed"}, {"image/compressed": config.image_topic},
+                stamps, paired)
+    return {"image_transport": "raw"}, {"image": config.image_topic}, stamps, paired
 
 
 def replay_into_node(bag_path: str | Path, out_bag: str | Path, parameters: dict,
@@ -163,7 +171,7 @@ def replay_into_node(bag_path: str | Path, out_bag: str | Path, parameters: dict
     config = config or OnlineReplayConfig()
     bag_path, out_bag = Path(bag_path), Path(out_bag)
     runtime.check_ros_available()
-    image_params, remaps, stamps = _image_setup(bag_path, config.image_topic)
+    image_params, remaps, stamps, paired = _image_setup(bag_path, config)
     params = {**parameters, **image_params, "use_sim_time": True, "autostart": True,
               # reliable: lock-step replay has one frame in flight, so none is dropped
               "image_qos": "reliable",
@@ -173,7 +181,7 @@ def replay_into_node(bag_path: str | Path, out_bag: str | Path, parameters: dict
     domain_id = runtime.pick_domain_id() if domain_id is None else domain_id
     log_path = Path(log_path or out_bag.with_name(f"{out_bag.name}_node.log"))
     command = runtime.node_command() + runtime.ros_args(params, remaps)
-    result = OnlineReplayResult(node_log=log_path, image_stamps=stamps)
+    result = OnlineReplayResult(node_log=log_path, image_stamps=stamps, expected=paired)
     with runtime.rclpy_session("finetrack_bag_player", domain_id, use_sim_time=True) as session, \
             BagWriter(out_bag, config.storage) as writer, \
             runtime.running_node(command, runtime.ros_environment(domain_id), log_path) as proc:
@@ -243,7 +251,11 @@ class _LockStep:
     def __call__(self, index: int, stamp_ns: int, topics: set) -> None:
         if self.config.image_topic not in topics:
             return
+        image_index = self.result.frames_sent
         self.result.frames_sent += 1
+        if image_index not in self.result.expected:
+            self.progress.update(1)
+            return
         target = self.seen + 1
         counts, topic = self.recorder.counts, self.result.tracks_topic
         if not self.session.spin_until(lambda: counts[topic] >= target,

@@ -191,7 +191,8 @@ class ByteTracker:
         self._removed_ids &= {t.track_id for t in self.tracked_tracks + self.lost_tracks}
 
     def _output(self) -> list[Track]:
-        """Activated tracked tracks whose box passes min_box_area and aspect_ratio_thresh."""
+        """Activated tracked tracks whose box passes min_box_area and, for aspect_ratio_classes,
+        aspect_ratio_thresh."""
         cfg = self.config
         for track in self.tracked_tracks + self.lost_tracks:
             track.current_frame = self.frame_id
@@ -202,7 +203,10 @@ class ByteTracker:
         area, ratio = tlwh[:, 2] * tlwh[:, 3], tlwh[:, 2] / tlwh[:, 3]
         keep = area > cfg.min_box_area
         if cfg.aspect_ratio_thresh > 0:
-            keep &= ratio <= cfg.aspect_ratio_thresh
+            filtered = np.ones(len(tracks), bool)  # the filter is for pedestrian classes
+            if cfg.aspect_ratio_classes:
+                filtered = np.isin([t.class_id for t in tracks], cfg.aspect_ratio_classes)
+            keep &= ~filtered | (ratio <= cfg.aspect_ratio_thresh)
         return [t for t, k in zip(tracks, keep) if k]
 
     # --- helpers ---

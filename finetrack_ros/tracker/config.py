@@ -6,58 +6,95 @@ tracker: {...}``) so the node reads the same file; a flat mapping of the keys al
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Optional
 
 import yaml
 
 
+def _param(default: Any, low: Optional[float], high: Optional[float], doc: str, **kw: Any):
+    """A TrackerConfig field with its valid range [low, high] and a one-line description
+    (read by the node's parameter table, the CLI's ``--set`` and YAML loading alike)."""
+    return field(default=default, metadata={"low": low, "high": high, "doc": doc, **kw})
+
+
 @dataclass
 class TrackerConfig:
-    """ByteTrack / FineTrack tracker settings. Defaults are ByteTrack's (``track.py`` args)."""
+    """ByteTrack / FineTrack tracker settings. Defaults are ByteTrack's (``track.py`` args).
+
+    Each field carries its range and description (``dataclasses.fields(...)[i].metadata``):
+    the one table that the node's parameters, YAML files and ``--set`` are checked against.
+    """
 
     # --- detection split (ByteTrack) ---
-    track_thresh: float = 0.5  # scores above: high (stage 1); raise to trust fewer boxes
-    det_low_thresh: float = 0.1  # scores above (and < track_thresh): low boxes for stage 2
-    new_track_offset: float = 0.1  # a new track needs score >= track_thresh + this
+    # scores above: high (stage 1); raise to trust fewer boxes
+    track_thresh: float = _param(0.5, 0.0, 1.0, "detections scoring above are 'high' "
+                                 "(first association)")
+    # scores above (and < track_thresh): low boxes for stage 2
+    det_low_thresh: float = _param(0.1, 0.0, 1.0, "detections above this and below "
+                                   "track_thresh are 'low'")
+    new_track_offset: float = _param(0.1, 0.0, 1.0, "a new track needs score >= track_thresh "
+                                     "+ this")
     # --- association (costs are distances, lower is better; a pair matches if cost <= thresh)
-    match_thresh: float = 0.8  # stage-1 max cost; raise to match more, lower for fewer ID swaps
-    low_match_thresh: float = 0.5  # stage-2 max IoU distance (tracked tracks vs low boxes)
-    unconfirmed_match_thresh: float = 0.7  # max cost for unconfirmed tracks vs leftover boxes
-    fuse_score: bool = True  # stage 1 cost 1 - IoU * score (ByteTrack default; False in MOT20)
-    duplicate_iou_dist: float = 0.15  # tracked/lost pairs closer than this are duplicates
+    # stage-1 max cost; raise to match more, lower for fewer ID swaps
+    match_thresh: float = _param(0.8, 0.0, 2.0, "first-stage max cost (1 - IoU, or fused) "
+                                 "of a match")
+    low_match_thresh: float = _param(0.5, 0.0, 1.0, "second-stage max IoU distance (tracks "
+                                     "vs low boxes)")
+    unconfirmed_match_thresh: float = _param(0.7, 0.0, 2.0, "max cost of unconfirmed tracks "
+                                             "vs leftover boxes")
+    # stage 1 cost 1 - IoU * score (ByteTrack default; False in MOT20)
+    fuse_score: bool = _param(True, None, None, "first-stage cost 1 - IoU * score "
+                              "(ByteTrack default)")
+    duplicate_iou_dist: float = _param(0.15, 0.0, 1.0, "tracked/lost pairs closer than this "
+                                       "IoU distance are duplicates")
     # --- life cycle ---
-    track_buffer: int = 30  # frames a lost track is kept (at 30 fps); raise for long occlusions
-    frame_rate: float = 30.0  # stream frame rate; the buffer scales by frame_rate / 30
+    # frames a lost track is kept (at 30 fps); raise for long occlusions
+    track_buffer: int = _param(30, 1, 100000, "frames a lost track is kept at 30 fps (scaled "
+                               "by frame_rate / 30)")
+    # stream frame rate; the buffer scales by frame_rate / 30
+    frame_rate: float = _param(30.0, 0.1, 1000.0, "camera frame rate in Hz (track buffer "
+                               "scale, velocities per second)")
     # --- FineTrack appearance ---
-    use_appearance: bool = False  # fuse Re-ID distance with IoU: d = sqrt(d_feat * d_iou)
-    feature_momentum: float = 0.9  # EMA weight of the old track feature; raise for stabler ids
-    appearance_stages: tuple = ("first", "unconfirmed")  # stages using the fused cost
+    # fuse Re-ID distance with IoU: d = sqrt(d_feat * d_iou)
+    use_appearance: bool = _param(False, None, None, "fuse FineTrack Re-ID distance with IoU "
+                                  "(needs reid.enabled)")
+    # EMA weight of the old track feature; raise for stabler ids
+    feature_momentum: float = _param(0.9, 0.0, 1.0, "EMA weight of a track's old Re-ID "
+                                     "feature")
+    appearance_stages: tuple = _param(("first", "unconfirmed"), None, None, "association "
+                                      "stages using the fused cost: first, unconfirmed",
+                                      items=str)
     # --- re-finding LOST tracks by appearance alone (ours, beyond the paper) ---
     # The fused cost is 1 wherever boxes do not overlap, so a person who re-appears away from
     # the Kalman prediction (changed pace behind an occluder) gets a new id. This stage lets
     # LOST tracks take leftover high boxes whose centre lies within relink_max_dist track
     # heights of the prediction, if their Re-ID distance (1 - cos) is at most relink_thresh.
-    relink_thresh: float = 0.0  # 0 disables (paper / ByteTrack behaviour); lower = stricter
-    relink_max_dist: float = 1.5  # centre gate in heights of the lost track's predicted box
+    # 0 disables (paper / ByteTrack behaviour); lower = stricter
+    relink_thresh: float = _param(0.0, 0.0, 2.0, "re-find LOST tracks by Re-ID alone if "
+                                  "1 - cos <= this (ours); 0 = off")
+    relink_max_dist: float = _param(1.5, 0.0, 100.0, "relink gate: centre distance to the "
+                                    "prediction, in track heights")
     # --- output filters (ByteTrack's demo/eval filters) ---
-    min_box_area: float = 10.0  # drop output boxes with w * h below this (pixels^2)
-    aspect_ratio_thresh: float = 1.6  # drop output boxes with w / h above this; 0 disables
+    min_box_area: float = _param(10.0, 0.0, 1.0e8, "output tracks with w * h at or below "
+                                 "this (pixels^2) are not published")
+    # ByteTrack's "vertical box" filter is for pedestrians: it would drop every car
+    aspect_ratio_thresh: float = _param(1.6, 0.0, 1000.0, "output tracks of "
+                                        "aspect_ratio_classes with w / h above this are not "
+                                        "published; 0 = off")
+    aspect_ratio_classes: tuple = _param((0,), None, None, "class ids the aspect-ratio filter "
+                                         "applies to (0 = person in ByteTrack and COCO "
+                                         "models); empty = all classes", items=int)
 
     def __post_init__(self) -> None:
-        self.appearance_stages = tuple(self.appearance_stages)
+        for f in dataclasses.fields(self):
+            setattr(self, f.name, _coerce(f, getattr(self, f.name), f"TrackerConfig.{f.name}"))
         unknown = set(self.appearance_stages) - set(APPEARANCE_STAGES)
         if unknown:
             raise ValueError(
                 f"TrackerConfig.appearance_stages: unknown stage(s) {sorted(unknown)}; "
                 f"valid: {list(APPEARANCE_STAGES)}"
-            )
-        if self.frame_rate <= 0:
-            raise ValueError(f"TrackerConfig.frame_rate must be > 0, got {self.frame_rate}")
-        if not 0.0 <= self.feature_momentum <= 1.0:
-            raise ValueError(
-                f"TrackerConfig.feature_momentum must be in [0, 1], got {self.feature_momentum}"
             )
 
     @property
@@ -81,22 +118,29 @@ class TrackerConfig:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"tracker config not found: {path}")
-        with open(path) as f:
-            data = yaml.safe_load(f) or {}
+        try:
+            with open(path) as f:
+                data = yaml.safe_load(f) or {}
+        except yaml.YAMLError as err:
+            where = getattr(err, "problem_mark", None)
+            line = f" line {where.line + 1}" if where is not None else ""
+            raise ValueError(f"{path}:{line} is not valid YAML "
+                             f"({getattr(err, 'problem', None) or err})") from None
         if not isinstance(data, Mapping):
             raise ValueError(f"{path}: expected a YAML mapping at the top level")
         return cls.from_mapping(data, source=str(path))
 
     def replace(self, values: Mapping[str, Any], source: str = "override") -> "TrackerConfig":
-        """A copy with ``values`` applied; each value is checked against the field's type."""
-        types = {f.name: type(f.default) for f in dataclasses.fields(self)}
+        """A copy with ``values`` applied; each value is checked against the field's type and
+        range, and errors name ``source`` and the key."""
+        fields = {f.name: f for f in dataclasses.fields(self)}
         changes = {}
         for key, value in values.items():
-            if key not in types:
+            if key not in fields:
                 raise ValueError(
-                    f"{source}: unknown tracker key '{key}'; valid keys: {sorted(types)}"
+                    f"{source}: unknown tracker key '{key}'; valid keys: {sorted(fields)}"
                 )
-            changes[key] = _coerce(types[key], value, f"{source}: tracker.{key}")
+            changes[key] = _coerce(fields[key], value, f"{source}: tracker.{key}")
         return dataclasses.replace(self, **changes)
 
     def with_overrides(self, assignments: Iterable[str]) -> "TrackerConfig":
@@ -126,7 +170,19 @@ def _tracker_section(data: Mapping[str, Any]) -> Mapping[str, Any]:
     return data
 
 
-def _coerce(kind: type, value: Any, where: str) -> Any:
+def _coerce(spec: dataclasses.Field, value: Any, where: str) -> Any:
+    """``value`` as the type of field ``spec``, inside its range; ValueError naming ``where``."""
+    kind = type(spec.default)
+    if kind is tuple:
+        return _coerce_list(spec.metadata.get("items", str), value, where)
+    value = _coerce_scalar(kind, value, where)
+    low, high = spec.metadata.get("low"), spec.metadata.get("high")
+    if low is not None and not low <= value <= high:  # also refuses NaN
+        raise ValueError(f"{where} = {value!r}: outside [{low}, {high}]")
+    return value
+
+
+def _coerce_scalar(kind: type, value: Any, where: str) -> Any:
     if kind is bool:
         if isinstance(value, bool):
             return value
@@ -141,10 +197,17 @@ def _coerce(kind: type, value: Any, where: str) -> Any:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
         raise ValueError(f"{where}: expected a number, got {value!r}")
-    if kind is tuple:
-        if isinstance(value, str):
-            value = [v.strip() for v in value.split(",") if v.strip()]
-        if isinstance(value, (list, tuple)):
-            return tuple(value)
-        raise ValueError(f"{where}: expected a list, got {value!r}")
     return value
+
+
+def _coerce_list(items: type, value: Any, where: str) -> tuple:
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"{where}: expected a list, got {value!r}")
+    if items is int:
+        return tuple(_coerce_scalar(int, int(v) if isinstance(v, str) and v.lstrip("-").isdigit()
+                                    else v, where) for v in value)
+    return tuple(str(v) for v in value)

@@ -1,12 +1,14 @@
-"""The node's parameters as plain data (no ROS): names, defaults, descriptions, ranges.
+"""The one parameter table and the one pipeline factory (no ROS): names, defaults, ranges.
 
-``finetrack_node`` declares exactly the parameters of :data:`PARAMETERS`; the launch-file
-tests and the docs read the same table. Names use dots for sections (``detector.conf``),
-which ROS 2 parameter files write as nested YAML (``detector: {conf: 0.1}``).
-:func:`nest` turns the flat values into the nested settings dict
-(``{"device": ..., "detector": {...}, "reid": {...}, "tracker": {...}}``) that
-:func:`build_pipeline` takes; the node, `finetrack demo` and `finetrack bench node` build
-their pipelines with it.
+``finetrack_node`` declares exactly the parameters of :data:`PARAMETERS` (``ros/`` only turns
+them into ROS descriptors); ``config/finetrack.yaml`` and the README table are checked against
+it by tests; the ``tracker.*`` rows come from :class:`~finetrack_ros.tracker.TrackerConfig`'s
+field metadata, which also checks YAML files and the CLI's ``--set``. Names use dots for
+sections (``detector.conf``), which ROS 2 parameter files write as nested YAML.
+
+:func:`pipeline_from_params` builds the :class:`~finetrack_ros.pipeline.TrackingPipeline` of
+every entry point (node, ``finetrack track``, bag replay, demo, benchmarks) from parameter
+values on top of the defaults.
 """
 from __future__ import annotations
 
@@ -51,48 +53,22 @@ class ParamSpec:
     choices: tuple = ()
 
 
-# (field -> (description, low, high)) for the TrackerConfig fields; defaults come from
-# TrackerConfig itself so they are defined once.
-_TRACKER_DOCS = {
-    "track_thresh": ("detections scoring above are 'high' (first association)", 0.0, 1.0),
-    "det_low_thresh": ("detections above this and below track_thresh are 'low'", 0.0, 1.0),
-    "new_track_offset": ("a new track needs score >= track_thresh + this", 0.0, 1.0),
-    "match_thresh": ("first-stage max cost (1 - IoU, or fused) of a match", 0.0, 2.0),
-    "low_match_thresh": ("second-stage max IoU distance (tracks vs low boxes)", 0.0, 1.0),
-    "unconfirmed_match_thresh": ("max cost of unconfirmed tracks vs leftover boxes", 0.0, 2.0),
-    "fuse_score": ("first-stage cost 1 - IoU * score (ByteTrack default)", None, None),
-    "duplicate_iou_dist": ("tracked/lost pairs closer than this IoU distance are duplicates",
-                           0.0, 1.0),
-    "track_buffer": ("frames a lost track is kept at 30 fps (scaled by frame_rate / 30)",
-                     1, 100000),
-    "frame_rate": ("camera frame rate in Hz (track buffer scale, velocities per second)",
-                   0.1, 1000.0),
-    "use_appearance": ("fuse FineTrack Re-ID distance with IoU (needs reid.enabled)",
-                       None, None),
-    "feature_momentum": ("EMA weight of a track's old Re-ID feature", 0.0, 1.0),
-    "appearance_stages": ("association stages using the fused cost: first, unconfirmed",
-                          None, None),
-    "relink_thresh": ("re-find LOST tracks by Re-ID alone if 1 - cos <= this (ours); 0 = off",
-                      0.0, 2.0),
-    "relink_max_dist": ("relink gate: centre distance to the prediction, in track heights",
-                        0.0, 100.0),
-    "min_box_area": ("output tracks with w * h below this (pixels^2) are not published",
-                     0.0, 1.0e8),
-    "aspect_ratio_thresh": ("output tracks with w / h above this are not published; 0 = off",
-                            0.0, 1000.0),
-}
+# The node runs FineTrack: appearance on, and ByteTrack's MOT17 evaluation thresholds (the
+# settings of the FineTrack paper). Every other tracker default is TrackerConfig's (ByteTrack's),
+# which the library and ``finetrack track`` keep.
+NODE_TRACKER_DEFAULTS = {"use_appearance": True, "track_thresh": 0.6, "min_box_area": 100.0}
 
 
 def _tracker_specs() -> list[ParamSpec]:
     specs = []
     for f in dataclasses.fields(TrackerConfig):
-        description, low, high = _TRACKER_DOCS[f.name]
-        default = f.default
+        default = NODE_TRACKER_DEFAULTS.get(f.name, f.default)
         array_of = None
         if isinstance(default, tuple):
-            default, array_of = list(default), str
-        specs.append(ParamSpec(f"tracker.{f.name}", default, description, low, high,
-                               runtime=True, array_of=array_of))
+            default, array_of = list(default), f.metadata.get("items", str)
+        specs.append(ParamSpec(f"tracker.{f.name}", default, f.metadata["doc"],
+                               f.metadata["low"], f.metadata["high"], runtime=True,
+                               array_of=array_of))
     return specs
 
 
@@ -120,6 +96,9 @@ PARAMETERS: tuple[ParamSpec, ...] = (
               runtime=True),
     ParamSpec("trail_length", 30, "box-center points per id drawn on ~/annotated_image",
               1, 1000),
+    ParamSpec("time_reset_sec", 1.0, "an image stamped this many seconds before the previous "
+              "one resets the tracker (bag loop); smaller steps back are skipped as out of "
+              "order", 0.001, 1.0e6, runtime=True),
     ParamSpec("no_image_warning_sec", 5.0, "warn once if no image arrived this many "
               "seconds after activation (often a QoS mismatch)", 0.1, 3600.0),
     # --- detector (YOLOX) ------------------------------------------------------------
@@ -202,18 +181,29 @@ def resolve_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def build_pipeline(settings: dict[str, Any]):
-    """A :class:`~finetrack_ros.pipeline.TrackingPipeline` from nested node settings.
+def pipeline_from_params(params: Optional[dict[str, Any]] = None,
+                         tracker: Optional[TrackerConfig] = None):
+    """The :class:`~finetrack_ros.pipeline.TrackingPipeline` of flat ``params`` on top of
+    :func:`defaults` (each value validated), every entry point's one factory.
 
     Args:
-        settings: :func:`nest` of the node's parameter values (sections ``detector``,
-            ``reid``, ``tracker`` plus top-level ``device``, ``fp16``, ``class_names``,
-            ``external_detections``).
+        params: flat parameter values (``{"detector.conf": 0.3, ...}``).
+        tracker: a complete TrackerConfig (a YAML preset of ``finetrack track``) that replaces
+            the ``tracker.*`` values.
 
     Raises:
-        FileNotFoundError / ValueError: a missing checkpoint, or weights that do not fit the
-            configured network, naming the file and parameter.
+        ValueError / FileNotFoundError: a bad value, a missing checkpoint, or weights that do
+            not fit the configured network, naming the parameter and file.
     """
+    flat = {**defaults(), **(params or {})}
+    for name, value in (params or {}).items():
+        validate(name, value)
+    return build_pipeline(nest(flat), tracker)
+
+
+def build_pipeline(settings: dict[str, Any], tracker: Optional[TrackerConfig] = None):
+    """A :class:`~finetrack_ros.pipeline.TrackingPipeline` from nested settings
+    (:func:`nest` of the parameter values; ``tracker`` replaces the ``tracker`` section)."""
     from finetrack_ros.pipeline import TrackingPipeline
     from finetrack_ros.tracker import ByteTracker
 
@@ -222,16 +212,26 @@ def build_pipeline(settings: dict[str, Any]):
         import torch
 
         torch.set_num_threads(int(settings["num_threads"]))
-    flat_tracker = {f"tracker.{k}": v for k, v in settings["tracker"].items()}
-    tracker = ByteTracker(tracker_config(flat_tracker))
+    if tracker is None:
+        tracker = tracker_config({f"tracker.{k}": v for k, v in settings["tracker"].items()})
     detector = None
     if not settings["external_detections"]:
         detector = _build_detector(settings["detector"], device, settings["fp16"])
     extractor = None
     if settings["reid"]["enabled"]:
         extractor = _build_extractor(settings["reid"], device, settings["fp16"])
-    return TrackingPipeline(tracker, detector, extractor, settings["class_names"],
+    return TrackingPipeline(ByteTracker(tracker), detector, extractor, settings["class_names"],
                             settings["detector"]["keep_classes"])
+
+
+def frame_options(flat: dict[str, Any]):
+    """:class:`~finetrack_ros.frame_path.FrameOptions` from flat parameter values."""
+    from finetrack_ros.frame_path import FrameOptions
+
+    values = {**defaults(), **flat}
+    return FrameOptions(publish_lost_tracks=bool(values["publish_lost_tracks"]),
+                        publish_embeddings=bool(values["publish_embeddings"]),
+                        time_reset_sec=float(values["time_reset_sec"]))
 
 
 def _build_detector(section: dict[str, Any], device: str, fp16: bool):

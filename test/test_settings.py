@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from finetrack_ros.ros import node_settings
+from finetrack_ros import settings as node_settings
 from finetrack_ros.tracker import TrackerConfig
 
 
@@ -21,10 +21,16 @@ def settings(**changes):
 
 
 def test_every_tracker_field_is_a_runtime_parameter_with_its_default():
+    """Tracker rows come from TrackerConfig (range, description); the node's defaults differ
+    only where NODE_TRACKER_DEFAULTS says so."""
+    assert set(node_settings.NODE_TRACKER_DEFAULTS) == {"use_appearance", "track_thresh",
+                                                        "min_box_area"}
     for field in dataclasses.fields(TrackerConfig):
         spec = node_settings.BY_NAME[f"tracker.{field.name}"]
-        assert spec.runtime and spec.description
-        default = list(field.default) if isinstance(field.default, tuple) else field.default
+        assert spec.runtime and spec.description == field.metadata["doc"]
+        assert (spec.low, spec.high) == (field.metadata["low"], field.metadata["high"])
+        default = node_settings.NODE_TRACKER_DEFAULTS.get(field.name, field.default)
+        default = list(default) if isinstance(default, tuple) else default
         assert spec.default == default
 
 
