@@ -175,8 +175,8 @@ def _check_frames(frames: np.ndarray, line_numbers: np.ndarray, path: Path) -> N
         bad = ~((frames >= 1) & (frames <= MAX_FRAME) & (frames == np.round(frames)))
     if bad.any():
         first = int(np.argmax(bad))
-        raise ValueError(f"{path} line {line_numbers[first]}: frame {frames[first]:g} is not a "
-                         f"whole number in 1..{MAX_FRAME} ({int(bad.sum())} such rows)")
+        raise ValueError(f"{path} line {line_numbers[first]}: frame {frames[first]:g}: frames "
+                         f"must be whole numbers in 1..{MAX_FRAME} ({int(bad.sum())} such rows)")
 
 
 def rows_to_detections(rows: np.ndarray) -> dict[int, Detections]:

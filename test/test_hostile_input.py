@@ -54,7 +54,9 @@ def evil(tmp_path):
                             "nano", "--out", str(out / "det.txt")],
     lambda seq, ckpt, out: ["eval-reid", "--data", str(seq), "--ckpt", str(ckpt)],
     lambda seq, ckpt, out: ["export", "onnx", "--reid", str(ckpt), "--out", str(out / "r.onnx")],
-], ids=["track", "detect", "eval-reid", "export"])
+    lambda seq, ckpt, out: ["train-detector", "--data", str(seq), "--init", str(ckpt),
+                            "--out", str(out / "run")],
+], ids=["track", "detect", "eval-reid", "export", "train-detector"])
 def test_checkpoint_payload_never_runs(tmp_path, capsys, evil, command):
     ckpt, marker = evil
     seq = _toy_sequence(tmp_path)
@@ -104,7 +106,7 @@ def _results(tmp_path, text):
     ("1,1,58,99,40,100,0.9\n2,1,nan,99,40,100,0.9\n", "line 2: non-finite id, box or score"),
     ("1,1,58,99,40,100,0.9\n9,1,58,99,40,100,0.9\n", "line 2: frame after the sequence's last "
                                                      "frame 8"),
-    ("100000000,1,58,99,40,100,0.9\n", "line 1: frame 1e+08 is not a whole number"),
+    ("100000000,1,58,99,40,100,0.9\n", "line 1: frame 1e+08: frames must be whole numbers"),
 ], ids=["same-id-twice", "nan", "past-the-end", "frame-1e8"])
 def test_eval_refuses_results_naming_file_and_line(tmp_path, capsys, rows, message):
     seq = _toy_sequence(tmp_path)
@@ -146,10 +148,10 @@ def test_det_frames_past_the_sequence_are_dropped_and_typos_refused(tmp_path):
     with pytest.warns(mot.MotInputWarning, match="frame after the sequence's last frame 3"):
         assert list(mot.load_detections(det, num_frames=3)) == [1]
     det.write_text("1,-1,10,10,40,100,0.9\n1e8,-1,10,10,40,100,0.9\n")
-    with pytest.raises(ValueError, match=r"det\.txt line 2: frame 1e\+08 is not a whole number"):
+    with pytest.raises(ValueError, match=r"det\.txt line 2: frame 1e\+08: frames must be whole"):
         mot.load_detections(det)
     det.write_text("0,-1,10,10,40,100,0.9\n")
-    with pytest.raises(ValueError, match=r"det\.txt line 1: frame 0 "):
+    with pytest.raises(ValueError, match=r"det\.txt line 1: frame 0: "):
         mot.read_mot_txt(det)
 
 

@@ -18,6 +18,7 @@ import argparse
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -87,15 +88,14 @@ def run(args: argparse.Namespace) -> int:
           f"mode {config.mode}" + (f" ({config.boxes} boxes, new people every "
                                    f"{config.churn} frames)" if config.mode == "external"
                                    else "") + f", RSS every {config.every} frames")
-    result = soak(config)
-    print_series(result, config)
+    print(f"{'frame':>7}{'RSS MB':>10}")
+    result = soak(config, on_sample=lambda frame, mb: print(f"{frame:>7}{mb:>10.1f}",
+                                                            flush=True))
+    print_growth(result, config)
     return 0
 
 
-def print_series(result: SoakResult, config: SoakConfig) -> None:
-    print(f"{'frame':>7}{'RSS MB':>10}")
-    for frame, mb in result.samples:
-        print(f"{frame:>7}{mb:>10.1f}")
+def print_growth(result: SoakResult, config: SoakConfig) -> None:
     growth, low, high = result.growth_after(config.warmup)
     fps = config.frames / result.seconds if result.seconds > 0 else float("inf")
     print(f"growth after warm-up (frame {config.warmup} to {result.samples[-1][0]}): "
@@ -121,9 +121,11 @@ def node_parameters(config: SoakConfig) -> dict:
     }
 
 
-def soak(config: SoakConfig) -> SoakResult:
+def soak(config: SoakConfig, on_sample: Callable[[int, float], None] | None = None
+         ) -> SoakResult:
     """Run the node for ``config.frames`` frames; RSS sampled before the first frame (index
-    0, networks loaded and active) and after every ``config.every`` frames."""
+    0, networks loaded and active) and after every ``config.every`` frames, each sample also
+    handed to ``on_sample(frame, mb)`` as it is taken (progress of a long run)."""
     import tempfile
 
     from finetrack_ros.ros import runtime
@@ -142,12 +144,14 @@ def soak(config: SoakConfig) -> SoakResult:
         if not session.spin_until(feeder.ready, config.startup_timeout_s, proc.check_running):
             raise RuntimeError(f"bench soak: the node did not become active within "
                                f"{config.startup_timeout_s:.0f} s; log: {result.log_path}")
-        result.samples.append((0, rss_mb(proc.popen.pid)))
         start = time.monotonic()
-        for index in range(config.frames):
-            feeder.step(index, proc)
+        for index in range(-1, config.frames):
+            if index >= 0:
+                feeder.step(index, proc)
             if (index + 1) % config.every == 0 or index + 1 == config.frames:
                 result.samples.append((index + 1, rss_mb(proc.popen.pid)))
+                if on_sample is not None:
+                    on_sample(*result.samples[-1])
         result.seconds = time.monotonic() - start
     return result
 

@@ -57,6 +57,10 @@ def run(args: argparse.Namespace) -> int:
     from finetrack_ros.outputs import DIRECTORY, check_output
 
     out = check_output(args.out, kind=DIRECTORY, overwrite=args.overwrite)
+    if args.init:  # a bad --init is refused before scenes are generated and data is read
+        from finetrack_ros.detector.checkpoint import read_state_dict
+
+        read_state_dict(args.init)
     config = DetectorTrainConfig(
         model_size=args.model_size, input_size=args.input_size, batch_size=args.batch_size,
         iterations=args.iterations, lr=args.lr, seed=args.seed, threads=args.threads,

@@ -43,7 +43,7 @@ def write_sequence(out_dir: str | Path, config: SceneConfig, name: str | None = 
     Raises:
         ValueError: ``out_dir`` is a file, or not empty and ``overwrite`` is False.
     """
-    out = check_output(out_dir, kind=DIRECTORY, overwrite=overwrite, option="sim: output folder")
+    out = check_output(out_dir, kind=DIRECTORY, overwrite=overwrite, option="output folder")
     if overwrite:
         _remove_sequence_files(out)
     (out / IMAGE_DIR).mkdir(parents=True, exist_ok=True)
