@@ -53,7 +53,9 @@ def letterbox(frame_bgr: np.ndarray, input_size: tuple[int, int],
                          f"{getattr(frame_bgr, 'dtype', type(frame_bgr).__name__)}")
     height, width = input_size
     ratio = min(height / frame_bgr.shape[0], width / frame_bgr.shape[1])
-    new_w, new_h = int(frame_bgr.shape[1] * ratio), int(frame_bgr.shape[0] * ratio)
+    # at least one pixel: a 10000x1 image would otherwise resize to zero rows
+    new_w = max(1, int(frame_bgr.shape[1] * ratio))
+    new_h = max(1, int(frame_bgr.shape[0] * ratio))
     resized = cv2.resize(frame_bgr, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
     canvas = np.full((height, width, 3), pad_value, dtype=np.uint8)
     canvas[:new_h, :new_w] = resized
