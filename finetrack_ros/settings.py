@@ -277,3 +277,31 @@ def _build_extractor(section: dict[str, Any], device: str, fp16: bool):
                                  f"but parameter reid.{field} = {shown!r}; set reid.{field} "
                                  "to match (or to 0 / [] to accept the file)")
     return FeatureExtractor(model, device=device, fp16=fp16, batch_size=section["batch_size"])
+
+
+def markdown_table(extra: tuple[ParamSpec, ...] = ()) -> str:
+    """The README's parameter table, generated from :data:`PARAMETERS` (plus ``extra`` rows,
+    e.g. the node's ``autostart``); ``test_settings.py`` checks the README holds it."""
+    lines = ["| parameter | default | range / choices | run time | meaning |",
+             "|---|---|---|---|---|"]
+    for spec in (*PARAMETERS, *extra):
+        if spec.choices:
+            allowed = "|".join(spec.choices)
+        elif spec.low is not None:
+            allowed = f"[{spec.low:g}, {spec.high:g}]"
+        else:
+            allowed = ""
+        lines.append(f"| `{spec.name}` | `{_yaml_value(spec.default)}` | {allowed} | "
+                     f"{'yes' if spec.runtime else ''} | {spec.description} |")
+    return "\n".join(lines) + "\n"
+
+
+def _yaml_value(value: Any) -> str:
+    """A default as a ROS 2 params file writes it."""
+    import json
+
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return value if value else '""'
+    return json.dumps(value) if isinstance(value, list) else str(value)

@@ -35,7 +35,7 @@ from typing import Any
 
 import pytest
 
-from finetrack_ros.ros.runtime import NodeProcess, rclpy_session
+from finetrack_ros.ros import runtime
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REQUIRE_ROS_VAR = "FINETRACK_REQUIRE_ROS"
@@ -113,70 +113,53 @@ def rclpy_node(ros_install: RosInstall) -> Iterator[RclpyTestNode]:
 
 
 def ros_environment(overrides: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment for ROS processes of this test run: the sourced one, this run's domain,
-    localhost-only discovery, unbuffered Python output."""
-    env = dict(os.environ)
-    env.update(ROS_DOMAIN_ID=str(DOMAIN_ID), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
-               PYTHONUNBUFFERED="1")
-    env.update(overrides or {})
-    return env
+    """Environment for ROS processes of this test run (:func:`runtime.ros_environment` on
+    this run's domain)."""
+    return runtime.ros_environment(DOMAIN_ID, overrides)
 
 
 def installed_executable(install: RosInstall, package: str, name: str) -> Path:
-    """``lib/<package>/<name>`` of the install, as ``ros2 run <package> <name>`` runs it."""
-    path = install.prefix(package) / "lib" / package / name
-    if not (path.is_file() and os.access(path, os.X_OK)):
-        pytest.fail(f"installed executable missing or not executable: {path}", pytrace=False)
-    return path
+    """``lib/<package>/<name>`` of the install (the test fails when it is missing)."""
+    try:
+        return runtime.installed_executable(install.root, package, name)
+    except FileNotFoundError as err:
+        pytest.fail(str(err), pytrace=False)
 
 
-class RunningProcess(NodeProcess):
+class RunningProcess(runtime.NodeProcess):
     """An installed executable running as a subprocess; its output goes to a log file."""
 
     def assert_running(self) -> None:
-        if self.popen.poll() is not None:
-            pytest.fail(f"process exited with {self.popen.returncode}:\n{self.output()}",
-                        pytrace=False)
+        try:
+            self.check_running()
+        except RuntimeError as err:
+            pytest.fail(str(err), pytrace=False)
 
 
 @contextmanager
 def running_process(command: list[str | Path], env: dict[str, str] | None = None
                     ) -> Iterator[RunningProcess]:
     """Run ``command`` with :func:`ros_environment`; stopped (SIGINT, then kill) on exit."""
-    with tempfile.TemporaryDirectory(prefix="finetrack_ros_test_") as tmp:
-        proc = RunningProcess(command, env or ros_environment(), Path(tmp) / "output.log")
-        try:
-            yield proc
-        finally:
-            proc.stop()
+    with tempfile.TemporaryDirectory(prefix="finetrack_ros_test_") as tmp, \
+            runtime.running_node(command, env or ros_environment(), Path(tmp) / "output.log",
+                                 RunningProcess) as proc:
+        yield proc
 
 
-@dataclass
-class RclpyTestNode:
-    """An rclpy node in the test process with its own context and executor."""
-
-    node: Any
-    executor: Any
+class RclpyTestNode(runtime.RclpySession):
+    """An rclpy node in the test process whose waits fail the test on timeout."""
 
     def spin_until(self, predicate: Callable[[], bool], timeout: float = DEFAULT_TIMEOUT_S,
                    what: str = "condition") -> None:
         """Spin until ``predicate()`` is true; fail naming ``what`` after ``timeout`` s."""
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}", pytrace=False)
-            self.executor.spin_once(timeout_sec=0.05)
-
-    def spin_for(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            self.executor.spin_once(timeout_sec=0.05)
+        if not super().spin_until(predicate, timeout):
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}", pytrace=False)
 
 
 @contextmanager
 def rclpy_test_node(name: str = "finetrack_test") -> Iterator[RclpyTestNode]:
     """A node on this run's domain (see :func:`ros_environment`), shut down on exit."""
-    with rclpy_session(name, DOMAIN_ID) as session:
+    with runtime.rclpy_session(name, DOMAIN_ID) as session:
         yield RclpyTestNode(session.node, session.executor)
 
 

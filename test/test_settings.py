@@ -107,3 +107,50 @@ def test_detector_weights_of_another_size_name_the_file(tmp_path):
         node_settings.build_pipeline(settings(**{"detector.checkpoint": str(path),
                                                  "detector.size": "tiny",
                                                  "reid.enabled": False}))
+
+
+# --- one place for each default: README and params files agree with the table ----------------
+def _flat_params(path) -> dict:
+    """``{dotted name: value}`` of a ROS 2 params file (``/**: ros__parameters:``)."""
+    import yaml
+
+    data = yaml.safe_load(path.read_text())
+    (section,) = data.values()
+    flat = {}
+
+    def walk(prefix, values):
+        for key, value in values.items():
+            if isinstance(value, dict):
+                walk(f"{prefix}{key}.", value)
+            else:
+                flat[f"{prefix}{key}"] = value
+    walk("", section["ros__parameters"])
+    return flat
+
+
+def test_readme_parameter_table_is_the_generated_one(repo_root):
+    readme = (repo_root / "README.md").read_text()
+    assert node_settings.markdown_table() in readme, \
+        "README parameter table is stale: paste finetrack_ros.settings.markdown_table()"
+
+
+def test_params_files_use_known_names_and_valid_values(repo_root):
+    node_only = {"autostart", "use_sim_time"}
+    for path in sorted((repo_root / "config").glob("*.yaml")):
+        if "ros__parameters" not in path.read_text():
+            continue  # not a node params file (e.g. the Re-ID training config)
+        for name, value in _flat_params(path).items():
+            if name not in node_only:
+                node_settings.validate(name, value)  # unknown names and bad values raise
+
+
+def test_the_launch_params_file_holds_exactly_the_defaults(repo_root):
+    """config/finetrack.yaml (loaded by the launch file) = the node's defaults, so ros2 run
+    and ros2 launch track alike; it lists every parameter, with a comment for each."""
+    flat = _flat_params(repo_root / "config" / "finetrack.yaml")
+    flat.pop("autostart", None)
+    defaults = node_settings.defaults()
+    assert set(flat) == set(defaults)
+    for name, value in flat.items():
+        assert value == defaults[name], f"config/finetrack.yaml {name}: {value!r} is not the " \
+                                        f"default {defaults[name]!r}"

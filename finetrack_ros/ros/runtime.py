@@ -1,7 +1,7 @@
 """Running ROS 2 pieces from Python: the colcon install, node subprocesses, an rclpy context.
 
 Shared by ``finetrack demo``, the online replay (:mod:`finetrack_ros.ros.online_replay`) and
-the ROS tests (which mirror these helpers in ``test/ros_helpers.py``). Importing this module
+the ROS tests (``test/ros_helpers.py`` adds only pytest's skip/fail on top). Importing this module
 needs no ROS; :func:`rclpy_session` imports rclpy when called.
 
 Every run picks a DDS domain (``ROS_DOMAIN_ID``) and localhost-only discovery, so demos and
@@ -68,12 +68,17 @@ def check_ros_available(install_root: Path = REPO_ROOT / "install") -> None:
                          f"{install_root}/setup.bash is not sourced; {fix}") from None
 
 
-def node_command(install_root: Path = REPO_ROOT / "install") -> list[str]:
-    """Command starting ``finetrack_node`` as ``ros2 run finetrack_ros finetrack_node`` would."""
-    exe = install_root / PACKAGE / "lib" / PACKAGE / NODE_EXECUTABLE
+def installed_executable(install_root: Path, package: str, name: str) -> Path:
+    """``lib/<package>/<name>`` of a colcon install, as ``ros2 run <package> <name>`` runs it."""
+    exe = Path(install_root) / package / "lib" / package / name
     if not (exe.is_file() and os.access(exe, os.X_OK)):
         raise FileNotFoundError(f"installed executable missing or not executable: {exe}")
-    return [str(exe)]
+    return exe
+
+
+def node_command(install_root: Path = REPO_ROOT / "install") -> list[str]:
+    """Command starting ``finetrack_node`` as ``ros2 run finetrack_ros finetrack_node`` would."""
+    return [str(installed_executable(install_root, PACKAGE, NODE_EXECUTABLE))]
 
 
 def ros_args(parameters: dict[str, Any], remaps: dict[str, str]) -> list[str]:
@@ -135,10 +140,11 @@ class NodeProcess:
 
 
 @contextmanager
-def running_node(command: Sequence[str], env: dict[str, str], log_path: Path
-                 ) -> Iterator[NodeProcess]:
-    """:class:`NodeProcess` stopped (SIGINT, then kill) when the block ends."""
-    proc = NodeProcess(command, env, log_path)
+def running_node(command: Sequence[str], env: dict[str, str], log_path: Path,
+                 process_class: type = NodeProcess) -> Iterator[NodeProcess]:
+    """A :class:`NodeProcess` (or ``process_class``) stopped (SIGINT, then kill) when the
+    block ends."""
+    proc = process_class(command, env, log_path)
     try:
         yield proc
     finally:
@@ -166,7 +172,7 @@ class RclpySession:
         return True
 
     def spin_for(self, seconds: float) -> None:
-        self.spin_until(lambda: False, seconds)
+        RclpySession.spin_until(self, lambda: False, seconds)
 
 
 @contextmanager
