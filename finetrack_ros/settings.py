@@ -141,6 +141,9 @@ def validate(name: str, value: Any) -> None:
     spec = BY_NAME.get(name)
     if spec is None:
         raise ValueError(f"unknown parameter '{name}'")
+    if name.startswith("tracker."):  # TrackerConfig checks type and range, as for --set
+        tracker_config({name: value})
+        return
     if spec.choices and value not in spec.choices:
         raise ValueError(f"parameter '{name}' = {value!r}: choose one of {list(spec.choices)}")
     if spec.low is not None and not isinstance(value, (bool, str, list)):
@@ -150,8 +153,6 @@ def validate(name: str, value: Any) -> None:
         if len(value) != 2 or min(value) < 32:
             raise ValueError(f"parameter '{name}' = {list(value)}: expected [height, width], "
                              "each >= 32")
-    if name.startswith("tracker."):
-        tracker_config({name: value})  # raises with the field named
 
 
 def nest(flat: dict[str, Any]) -> dict[str, Any]:
