@@ -104,8 +104,9 @@ PARAMETERS: tuple[ParamSpec, ...] = (
     # --- detector (YOLOX) ------------------------------------------------------------
     ParamSpec("detector.checkpoint", "", "YOLOX checkpoint (.pth, ByteTrack/YOLOX layout); "
               "'random' = random weights, tests only"),
-    ParamSpec("detector.size", "s", "YOLOX size: nano, tiny, s, m, l, x",
-              choices=("nano", "tiny", "s", "m", "l", "x")),
+    ParamSpec("detector.size", "auto", "YOLOX size: nano, tiny, s, m, l, x; auto = size and "
+              "class count (and raw_bgr when stored) read from the checkpoint",
+              choices=("auto", "nano", "tiny", "s", "m", "l", "x")),
     ParamSpec("detector.num_classes", 1, "classes of the checkpoint (1 = ByteTrack person, "
               "80 = COCO)", 1, 10000),
     ParamSpec("detector.input_size", [608, 1088], "network input [height, width], "
@@ -144,6 +145,7 @@ def validate(name: str, value: Any) -> None:
     if name.startswith("tracker."):  # TrackerConfig checks type and range, as for --set
         tracker_config({name: value})
         return
+    _check_type(spec, value)
     if spec.choices and value not in spec.choices:
         raise ValueError(f"parameter '{name}' = {value!r}: choose one of {list(spec.choices)}")
     if spec.low is not None and not isinstance(value, (bool, str, list)):
@@ -153,6 +155,27 @@ def validate(name: str, value: Any) -> None:
         if len(value) != 2 or min(value) < 32:
             raise ValueError(f"parameter '{name}' = {list(value)}: expected [height, width], "
                              "each >= 32")
+
+
+def _is_a(value: Any, kind: type) -> bool:
+    if kind is bool:
+        return isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def _check_type(spec: ParamSpec, value: Any) -> None:
+    """ValueError unless ``value`` has the parameter's type (ROS checks this in the node)."""
+    if spec.array_of is not None:
+        ok = isinstance(value, (list, tuple)) and all(_is_a(v, spec.array_of) for v in value)
+        kind = f"a list of {spec.array_of.__name__}"
+    else:
+        ok, kind = _is_a(value, type(spec.default)), type(spec.default).__name__
+    if not ok:
+        raise ValueError(f"parameter '{spec.name}' = {value!r}: expected {kind}")
 
 
 def nest(flat: dict[str, Any]) -> dict[str, Any]:
@@ -240,15 +263,17 @@ def _build_detector(section: dict[str, Any], device: str, fp16: bool):
 
     from finetrack_ros.detector import YOLOXDetector
 
-    checkpoint = section["checkpoint"]
+    checkpoint, size = section["checkpoint"], section["size"]
     if not checkpoint:
         raise ValueError("detector.checkpoint is empty: give a YOLOX checkpoint path, or set "
                          "external_detections to true")
+    if checkpoint == RANDOM_WEIGHTS and size == "auto":
+        size = "s"  # random weights store no size: YOLOX-s, the ByteTrack MOT17 model
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the random-weights warning: asked for explicitly
         return YOLOXDetector(
             checkpoint=None if checkpoint == RANDOM_WEIGHTS else checkpoint,
-            size=section["size"], num_classes=section["num_classes"],
+            size=size, num_classes=section["num_classes"],
             input_size=tuple(section["input_size"]), conf=section["conf"],
             nms=section["nms"], raw_bgr=section["raw_bgr"], device=device, fp16=fp16,
         )
