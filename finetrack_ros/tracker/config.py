@@ -15,7 +15,8 @@ import yaml
 
 def _param(default: Any, low: Optional[float], high: Optional[float], doc: str, **kw: Any):
     """A TrackerConfig field with its valid range [low, high] and a one-line description
-    (read by the node's parameter table, the CLI's ``--set`` and YAML loading alike)."""
+    (read by the node's parameter table, the CLI's ``--set`` and YAML loading alike).
+    """
     return field(default=default, metadata={"low": low, "high": high, "doc": doc, **kw})
 
 
@@ -54,7 +55,7 @@ class TrackerConfig:
     track_buffer: int = _param(30, 1, 100000, "frames a lost track is kept at 30 fps (scaled "
                                "by frame_rate / 30)")
     # stream frame rate; the buffer scales by frame_rate / 30
-    frame_rate: float = _param(30.0, 0.1, 1000.0, "camera frame rate in Hz (track buffer "
+    frame_rate: float = _param(30.0, 0.1, 10000.0, "camera frame rate in Hz (track buffer "
                                "scale, velocities per second)")
     # --- FineTrack appearance ---
     # fuse Re-ID distance with IoU: d = sqrt(d_feat * d_iou)
@@ -132,7 +133,8 @@ class TrackerConfig:
 
     def replace(self, values: Mapping[str, Any], source: str = "override") -> "TrackerConfig":
         """A copy with ``values`` applied; each value is checked against the field's type and
-        range, and errors name ``source`` and the key."""
+        range, and errors name ``source`` and the key.
+        """
         fields = {f.name: f for f in dataclasses.fields(self)}
         changes = {}
         for key, value in values.items():
