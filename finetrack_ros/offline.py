@@ -102,7 +102,7 @@ def mot_inputs(seq, detections_by_frame: dict, num_frames: int, fps: float,
         if with_images:
             image = cv2.imread(str(seq.image_path(frame)))
             if image is None:
-                raise FileNotFoundError(f"Re-ID needs images: cannot read "
+                raise FileNotFoundError(f"Re-ID and camera motion need images: cannot read "
                                         f"{seq.image_path(frame)}")
         stamp = MOT_START_NS + round((frame - 1) * NS_PER_SEC / fps)
         yield FrameInput(frame - 1, header=plain_header(stamp), frame_bgr=image,
@@ -112,7 +112,8 @@ def mot_inputs(seq, detections_by_frame: dict, num_frames: int, fps: float,
 def bag_inputs(bag, image_topic: str, detections_topic: Optional[str],
                queue_size: int = 10) -> Iterator[FrameInput]:
     """Images of an open :class:`~finetrack_ros.bag.reader.BagReader` with their detections
-    messages, paired as the node pairs them (:meth:`BagReader.paired_messages`)."""
+    messages, paired as the node pairs them (:meth:`BagReader.paired_messages`).
+    """
     for pair in bag.paired_messages(image_topic, detections_topic, queue_size):
         yield FrameInput(pair.index, image_msg=pair.image, detections_msg=pair.detections)
 

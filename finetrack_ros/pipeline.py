@@ -13,6 +13,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from finetrack_ros.structures import Detections
+from finetrack_ros.tracker.camera_motion import CameraMotion
 
 # (frame_bgr (H, W, 3) uint8) -> Detections
 DetectorFn = Callable[[np.ndarray], Detections]
@@ -30,7 +31,8 @@ class FrameResult:
         detections: the detections the tracker saw (after class filtering).
         embeddings: (N, D) Re-ID features of ``detections`` (zero rows for boxes at or below
             ``track_thresh``), or None when appearance is off.
-        timings_ms: wall time per stage in milliseconds (``detect``, ``reid``, ``track``).
+        timings_ms: wall time per stage in milliseconds (``detect``, ``reid``,
+            ``camera_motion``, ``track``).
     """
 
     frame_index: int
@@ -66,10 +68,17 @@ class TrackingPipeline:
         self.class_names = list(class_names)
         self.keep_classes = np.asarray(sorted(keep_classes), np.int64)
         self.frame_index = 0
+        self.camera_motion: Optional[CameraMotion] = None  # made on first use
 
     @property
     def uses_appearance(self) -> bool:
         return self.extractor is not None and bool(self.tracker.config.use_appearance)
+
+    @property
+    def needs_images(self) -> bool:
+        """Whether frames must carry pixels (Re-ID or camera-motion compensation)."""
+        return (self.detector is not None or self.uses_appearance
+                or self.tracker.config.camera_motion != "none")
 
     def class_name(self, class_id: int) -> str:
         if 0 <= class_id < len(self.class_names):
@@ -80,6 +89,8 @@ class TrackingPipeline:
         """Forget all tracks (a new sequence, or time jumped backwards)."""
         self.tracker.reset()
         self.frame_index = 0
+        if self.camera_motion is not None:
+            self.camera_motion.reset()
 
     def process(
         self, frame_bgr: Optional[np.ndarray], detections: Optional[Detections] = None
@@ -109,14 +120,26 @@ class TrackingPipeline:
             embeddings = self._embed_high_boxes(frame_bgr, detections)
             timings["reid"] = _ms_since(start)
 
+        warp = None
+        if self.tracker.config.camera_motion != "none" and frame_bgr is not None:
+            start = time.perf_counter()
+            warp = self._camera_warp(frame_bgr, detections)
+            timings["camera_motion"] = _ms_since(start)
         start = time.perf_counter()
         tracks = self.tracker.update(
-            detections.boxes_xyxy, detections.scores, detections.class_ids, embeddings
+            detections.boxes_xyxy, detections.scores, detections.class_ids, embeddings, warp
         )
         timings["track"] = _ms_since(start)
         result = FrameResult(self.frame_index, tracks, detections, embeddings, timings)
         self.frame_index += 1
         return result
+
+    def _camera_warp(self, frame_bgr: np.ndarray, detections: Detections) -> np.ndarray:
+        """The image motion since the last frame; the method may change at run time."""
+        method = self.tracker.config.camera_motion
+        if self.camera_motion is None or self.camera_motion.method != method:
+            self.camera_motion = CameraMotion(method)
+        return self.camera_motion.estimate(frame_bgr, detections.boxes_xyxy)
 
     def _embed_high_boxes(self, frame_bgr: np.ndarray, detections: Detections) -> np.ndarray:
         """(N, D) Re-ID features; zero rows (= "no feature") for low-score boxes.

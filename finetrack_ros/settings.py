@@ -68,7 +68,7 @@ def _tracker_specs() -> list[ParamSpec]:
             default, array_of = list(default), f.metadata.get("items", str)
         specs.append(ParamSpec(f"tracker.{f.name}", default, f.metadata["doc"],
                                f.metadata["low"], f.metadata["high"], runtime=True,
-                               array_of=array_of))
+                               array_of=array_of, choices=f.metadata.get("choices", ())))
     return specs
 
 
@@ -227,7 +227,8 @@ def pipeline_from_params(params: Optional[dict[str, Any]] = None,
 
 def build_pipeline(settings: dict[str, Any], tracker: Optional[TrackerConfig] = None):
     """A :class:`~finetrack_ros.pipeline.TrackingPipeline` from nested settings
-    (:func:`nest` of the parameter values; ``tracker`` replaces the ``tracker`` section)."""
+    (:func:`nest` of the parameter values; ``tracker`` replaces the ``tracker`` section).
+    """
     from finetrack_ros.pipeline import TrackingPipeline
     from finetrack_ros.tracker import ByteTracker
 
@@ -307,7 +308,8 @@ def _build_extractor(section: dict[str, Any], device: str, fp16: bool):
 
 def markdown_table(extra: tuple[ParamSpec, ...] = ()) -> str:
     """The README's parameter table, generated from :data:`PARAMETERS` (plus ``extra`` rows,
-    e.g. the node's ``autostart``); ``test_settings.py`` checks the README holds it."""
+    e.g. the node's ``autostart``); ``test_settings.py`` checks the README holds it.
+    """
     lines = ["| parameter | default | range / choices | run time | meaning |",
              "|---|---|---|---|---|"]
     for spec in (*PARAMETERS, *extra):

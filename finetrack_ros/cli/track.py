@@ -107,7 +107,7 @@ def _track_folder(args, tracker, params: dict, out: Path):
     pipeline, options = _pipeline(args, tracker, params)
     frames = FramePath(pipeline, options, report=warn)
     inputs = mot_inputs(seq, detections, num_frames, tracker.frame_rate,
-                        with_images=pipeline.uses_appearance)
+                        with_images=pipeline.needs_images)
     summary = track_offline(inputs, frames, num_frames, seq.name)
     with atomic_path(out) as tmp:
         write_results(tmp, summary.rows)

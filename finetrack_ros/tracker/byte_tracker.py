@@ -13,8 +13,14 @@ import numpy as np
 
 from finetrack_ros.boxes import xyah_to_tlwh, xyah_to_xyxy, xyxy_to_xyah
 from finetrack_ros.tracker.association import (
-    GATED_COST, fuse_appearance, fuse_score, gated_appearance_distance, iou_distance,
-    linear_assignment)
+    GATED_COST,
+    fuse_appearance,
+    fuse_score,
+    gated_appearance_distance,
+    iou_distance,
+    linear_assignment,
+)
+from finetrack_ros.tracker.camera_motion import warp_states
 from finetrack_ros.tracker.config import TrackerConfig
 from finetrack_ros.tracker.kalman import V_HEIGHT, KalmanFilter
 from finetrack_ros.tracker.track import Track, TrackState, update_features
@@ -70,6 +76,7 @@ class ByteTracker:
         scores: np.ndarray,
         class_ids: Optional[np.ndarray] = None,
         embeddings: Optional[np.ndarray] = None,
+        camera_warp: Optional[np.ndarray] = None,
     ) -> list[Track]:
         """Advance one frame.
 
@@ -79,6 +86,9 @@ class ByteTracker:
             class_ids: (N,) int class indices, or None (all 0).
             embeddings: (N, D) unit Re-ID features, or None (IoU only); an all-zero row
                 means "no feature" for that box (it is then matched by IoU only).
+            camera_warp: (2, 3) affine image motion from the previous frame to this one
+                (:mod:`.camera_motion`); every track's prediction is moved by it. None: a
+                still camera (ByteTrack).
         Returns:
             The activated TRACKED tracks passing the output box filters (ByteTrack's output).
         """
@@ -94,6 +104,8 @@ class ByteTracker:
         # Step 1: predict every confirmed and lost track
         pool = _joint(confirmed, self.lost_tracks)
         self._predict(pool)
+        if camera_warp is not None:  # (BoT-SORT) the camera moved every box on the screen
+            self._warp(pool + unconfirmed, camera_warp)
         # Step 2: first association, high-score boxes against the pool
         activated, refound, u_pool, u_high = self._first_association(pool, high)
         still_lost = [pool[i] for i in u_pool if pool[i].state == TrackState.LOST]
@@ -192,7 +204,8 @@ class ByteTracker:
 
     def _output(self) -> list[Track]:
         """Activated tracked tracks whose box passes min_box_area and, for aspect_ratio_classes,
-        aspect_ratio_thresh."""
+        aspect_ratio_thresh.
+        """
         cfg = self.config
         for track in self.tracked_tracks + self.lost_tracks:
             track.current_frame = self.frame_id
@@ -218,6 +231,15 @@ class ByteTracker:
         not_tracked = np.array([t.state != TrackState.TRACKED for t in tracks])
         means[not_tracked, V_HEIGHT] = 0.0
         means, covs = self.kalman.predict(means, covs)
+        for track, mean, cov in zip(tracks, means, covs):
+            track.mean, track.cov = mean, cov
+
+    @staticmethod
+    def _warp(tracks: list[Track], warp: np.ndarray) -> None:
+        if not tracks:
+            return
+        means, covs = warp_states(np.array([t.mean for t in tracks]),
+                                  np.array([t.cov for t in tracks]), warp)
         for track, mean, cov in zip(tracks, means, covs):
             track.mean, track.cov = mean, cov
 
@@ -286,7 +308,8 @@ class ByteTracker:
 def remove_duplicates(tracked: list[Track], lost: list[Track], max_iou_dist: float):
     """ByteTrack's ``remove_duplicate_stracks``: for each tracked/lost pair with IoU distance
     below ``max_iou_dist`` drop the shorter one (``frame_id - start_frame``; ties drop the
-    tracked one). Returns the filtered (tracked, lost) lists, order kept."""
+    tracked one). Returns the filtered (tracked, lost) lists, order kept.
+    """
     dist = iou_distance(_boxes(tracked), _boxes(lost))
     drop_tracked, drop_lost = set(), set()
     for p, q in zip(*np.nonzero(dist < max_iou_dist)):

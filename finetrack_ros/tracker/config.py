@@ -77,6 +77,10 @@ class TrackerConfig:
                                   "1 - cos <= this (ours); 0 = off")
     relink_max_dist: float = _param(1.5, 0.0, 100.0, "relink gate: centre distance to the "
                                     "prediction, in track heights")
+    # --- camera-motion compensation (BoT-SORT's GMC; needs the image) ---
+    camera_motion: str = _param("none", None, None, "warp predictions by the image motion "
+                                "between frames: none (ByteTrack), sparse (optical flow + "
+                                "RANSAC), ecc", choices=("none", "sparse", "ecc"))
     # --- output filters (ByteTrack's demo/eval filters) ---
     min_box_area: float = _param(10.0, 0.0, 1.0e8, "output tracks with w * h at or below "
                                  "this (pixels^2) are not published")
@@ -178,6 +182,9 @@ def _coerce(spec: dataclasses.Field, value: Any, where: str) -> Any:
     if kind is tuple:
         return _coerce_list(spec.metadata.get("items", str), value, where)
     value = _coerce_scalar(kind, value, where)
+    choices = spec.metadata.get("choices", ())
+    if choices and value not in choices:
+        raise ValueError(f"{where} = {value!r}: choose one of {list(choices)}")
     low, high = spec.metadata.get("low"), spec.metadata.get("high")
     if low is not None and not low <= value <= high:  # also refuses NaN
         raise ValueError(f"{where} = {value!r}: outside [{low}, {high}]")
@@ -199,6 +206,8 @@ def _coerce_scalar(kind: type, value: Any, where: str) -> Any:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
         raise ValueError(f"{where}: expected a number, got {value!r}")
+    if kind is str and not isinstance(value, str):
+        raise ValueError(f"{where}: expected text, got {value!r}")
     return value
 
 
