@@ -8,7 +8,8 @@ HELP = ("Benchmarks: time the tracker, the networks or the node, or soak the nod
         "(memory over thousands of frames); print a table.")
 
 # bench target -> module under finetrack_ros.bench with add_arguments(parser) and run(args)
-TARGETS = {"tracker": "tracker", "models": "models", "node": "node", "soak": "soak"}
+TARGETS = {"tracker": "tracker", "models": "models", "node": "node", "soak": "soak",
+           "camera-motion": "camera_motion"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
