@@ -22,6 +22,7 @@ from finetrack_ros.tracker.association import (
 )
 from finetrack_ros.tracker.camera_motion import warp_states
 from finetrack_ros.tracker.config import TrackerConfig
+from finetrack_ros.tracker.gallery import IdentityGallery
 from finetrack_ros.tracker.kalman import V_HEIGHT, KalmanFilter
 from finetrack_ros.tracker.track import Track, TrackState, update_features
 
@@ -58,6 +59,7 @@ class ByteTracker:
     def __init__(self, config: Optional[TrackerConfig] = None) -> None:
         self.config = config if config is not None else TrackerConfig()
         self.kalman = KalmanFilter()
+        self.gallery = IdentityGallery(self.config.gallery_size)
         self.reset()
 
     def reset(self) -> None:
@@ -69,6 +71,7 @@ class ByteTracker:
         # ids of removed tracks: ByteTrack's ``removed_stracks``, whose ids are subtracted
         # from the lost list (a re-found removed track is dropped when lost again)
         self._removed_ids: set[int] = set()
+        self.gallery.clear()
 
     def update(
         self,
@@ -121,6 +124,7 @@ class ByteTracker:
         leftover = leftover.subset(u_relink)
         # unconfirmed tracks against high boxes left over from stage 1
         a3, removed, u_left = self._unconfirmed_association(unconfirmed, leftover)
+        self._take_back_ids(a3)  # (ours, off by default) long-term re-identification
         activated += a3
         # Step 4: start tracks from confident unmatched boxes
         activated += self._start_tracks(leftover.subset(u_left))
@@ -170,6 +174,16 @@ class ByteTracker:
             track.mark_removed()
         return activated, removed, u_dets
 
+    def _take_back_ids(self, confirmed: list[Track]) -> None:
+        """Tracks confirmed this frame take back the id of a matching removed track."""
+        cfg = self.config
+        if cfg.gallery_seconds <= 0 or not confirmed:
+            return
+        self.gallery.capacity = cfg.gallery_size
+        self.gallery.expire(self.frame_id)
+        for _, old_id in self.gallery.take_back(confirmed, cfg.gallery_thresh):
+            self._removed_ids.discard(old_id)  # the id is alive again
+
     def _start_tracks(self, dets: _Dets) -> list[Track]:
         keep = np.flatnonzero(dets.scores >= self.config.new_track_thresh)
         if len(keep) == 0:
@@ -186,10 +200,12 @@ class ByteTracker:
         return tracks
 
     def _update_lists(self, activated, refound, newly_lost, removed) -> None:
+        keep_frames = int(self.config.gallery_seconds * self.config.frame_rate)
         for track in self.lost_tracks:
             if self.frame_id - track.end_frame > self.config.max_time_lost:
                 track.mark_removed()
                 removed.append(track)
+                self.gallery.add(track, keep_frames)
         tracked = [t for t in self.tracked_tracks if t.state == TrackState.TRACKED]
         tracked = _joint(_joint(tracked, activated), refound)
         lost = _sub(self.lost_tracks, tracked) + newly_lost

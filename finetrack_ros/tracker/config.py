@@ -77,6 +77,12 @@ class TrackerConfig:
                                   "1 - cos <= this (ours); 0 = off")
     relink_max_dist: float = _param(1.5, 0.0, 100.0, "relink gate: centre distance to the "
                                     "prediction, in track heights")
+    # --- long-term re-identification (ours): ids of removed tracks given back by appearance
+    gallery_seconds: float = _param(0.0, 0.0, 86400.0, "keep Re-ID features of removed "
+                                    "tracks this long to give their id back (ours); 0 = off")
+    gallery_thresh: float = _param(0.25, 0.0, 2.0, "a new track takes back a removed id if "
+                                   "1 - cos <= this; lower = stricter")
+    gallery_size: int = _param(256, 1, 100000, "most removed tracks kept in the gallery")
     # --- camera-motion compensation (BoT-SORT's GMC; needs the image) ---
     camera_motion: str = _param("none", None, None, "warp predictions by the image motion "
                                 "between frames: none (ByteTrack), sparse (optical flow + "
