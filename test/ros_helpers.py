@@ -26,7 +26,6 @@ from __future__ import annotations
 import importlib
 import os
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -61,7 +60,8 @@ def ros_unavailable(reason: str) -> None:
 
 def import_ros_module(name: str) -> Any:
     """``pytest.importorskip`` for a ROS module (``sensor_msgs.msg``, ``rclpy``, ...): the
-    module, or skip when it is missing, but fail under ``FINETRACK_REQUIRE_ROS=1``."""
+    module, or skip when it is missing, but fail under ``FINETRACK_REQUIRE_ROS=1``.
+    """
     try:
         return importlib.import_module(name)
     except ImportError as err:
@@ -114,7 +114,8 @@ def rclpy_node(ros_install: RosInstall) -> Iterator[RclpyTestNode]:
 
 def ros_environment(overrides: dict[str, str] | None = None) -> dict[str, str]:
     """Environment for ROS processes of this test run (:func:`runtime.ros_environment` on
-    this run's domain)."""
+    this run's domain).
+    """
     return runtime.ros_environment(DOMAIN_ID, overrides)
 
 

@@ -12,8 +12,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from node_helpers import NODE, RANDOM_MODELS, detections_msg, image_msg, node_command, stamp_of
-from ros_helpers import rclpy_node, ros_install  # noqa: F401  (fixtures)
-from ros_helpers import MessageCollector, running_process, wait_for_subscribers
+from ros_helpers import (  # noqa: F401  (fixtures)
+    MessageCollector,
+    rclpy_node,
+    ros_install,
+    running_process,
+    wait_for_subscribers,
+)
 
 pytestmark = pytest.mark.ros
 

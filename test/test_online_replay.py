@@ -195,7 +195,7 @@ def _write_seam_bag(path: Path) -> list[int]:
 
 
 def _published(bag: Path, topic: str) -> dict:
-    """header stamp → [(id, class, score, cx, cy, w, h)] of a Detection2DArray topic."""
+    """Header stamp → [(id, class, score, cx, cy, w, h)] of a Detection2DArray topic."""
     from finetrack_ros.bag.reader import BagReader
     from finetrack_ros.messages import header_stamp_ns
 

@@ -16,7 +16,10 @@ from rosbags.rosbag2.errors import ReaderError
 
 from finetrack_ros import messages as m
 from finetrack_ros.bag.typestore import (
-    COMPRESSED_IMAGE_TYPE, DETECTION_ARRAY_TYPE, IMAGE_TYPE, build_typestore,
+    COMPRESSED_IMAGE_TYPE,
+    DETECTION_ARRAY_TYPE,
+    IMAGE_TYPE,
+    build_typestore,
 )
 from finetrack_ros.image_codec import image_msg_to_bgr
 from finetrack_ros.stamp_sync import ExactTimeSync
@@ -118,7 +121,7 @@ class BagReader:
 
     @property
     def topics(self) -> dict:
-        """topic → (message type, message count), from the bag's metadata."""
+        """Topic → (message type, message count), from the bag's metadata."""
         return {
             c.topic: (c.msgtype, c.msgcount) for c in self._reader.connections
         }
@@ -182,7 +185,8 @@ class BagReader:
 
     def detection_arrays(self, topic: str) -> Iterator[tuple[int, dict]]:
         """(header stamp ns, :func:`messages.detection_array_to_numpy`) of each message of a
-        Detection2DArray topic."""
+        Detection2DArray topic.
+        """
         for _, msg in self.messages(topic, (DETECTION_ARRAY_TYPE,)):
             yield m.header_stamp_ns(msg.header), m.detection_array_to_numpy(msg)
 

@@ -21,8 +21,8 @@ from finetrack_ros.bag.reader import IMAGE_TYPES, BagReader
 from finetrack_ros.bag.typestore import DETECTION_ARRAY_TYPE, IMAGE_TYPE, TRACKED_OBJECT_ARRAY_TYPE
 from finetrack_ros.frame_path import FrameOptions, FramePath, TrackedFrame
 from finetrack_ros.mot import write_results
-from finetrack_ros.outputs import atomic_path
 from finetrack_ros.offline import OfflineSummary, bag_inputs, track_offline, warn
+from finetrack_ros.outputs import atomic_path
 from finetrack_ros.visualization import TrailHistory, draw_tracks
 
 

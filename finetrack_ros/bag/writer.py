@@ -25,7 +25,10 @@ from tqdm import tqdm
 from finetrack_ros import messages as m
 from finetrack_ros.bag.bag_writer import BagWriter
 from finetrack_ros.bag.typestore import (
-    CAMERA_INFO_TYPE, COMPRESSED_IMAGE_TYPE, DETECTION_ARRAY_TYPE, IMAGE_TYPE,
+    CAMERA_INFO_TYPE,
+    COMPRESSED_IMAGE_TYPE,
+    DETECTION_ARRAY_TYPE,
+    IMAGE_TYPE,
 )
 from finetrack_ros.mot import open_sequence, read_mot_txt
 

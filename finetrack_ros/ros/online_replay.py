@@ -27,7 +27,10 @@ from finetrack_ros import messages as m
 from finetrack_ros.bag.bag_writer import BagWriter
 from finetrack_ros.bag.reader import BagReader
 from finetrack_ros.bag.typestore import (
-    COMPRESSED_IMAGE_TYPE, DETECTION_ARRAY_TYPE, IMAGE_TYPE, TRACKED_OBJECT_ARRAY_TYPE,
+    COMPRESSED_IMAGE_TYPE,
+    DETECTION_ARRAY_TYPE,
+    IMAGE_TYPE,
+    TRACKED_OBJECT_ARRAY_TYPE,
 )
 from finetrack_ros.ros import runtime
 from finetrack_ros.ros.bag_player import BagPlayer, PlayerConfig, TopicRecorder, reliable_qos
@@ -138,7 +141,8 @@ class VideoSink:
 
 def _image_setup(bag_path: Path, config: OnlineReplayConfig) -> tuple[dict, dict, list, set]:
     """(node parameters, remaps, image header stamps, indices of the images the node will
-    track) for the bag's image topic; the last comes from the pairing the node does."""
+    track) for the bag's image topic; the last comes from the pairing the node does.
+    """
     with BagReader(bag_path) as bag:
         bag.require_topic(config.image_topic, (IMAGE_TYPE, COMPRESSED_IMAGE_TYPE))
         msgtype = bag.topics[config.image_topic][0]

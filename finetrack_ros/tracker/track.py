@@ -95,7 +95,8 @@ class Track:
     # --- life cycle (ByteTrack's STrack.update / re_activate / mark_*) ---
     def apply_match(self, score: float, class_id: int, frame_id: int, reactivate: bool) -> None:
         """Bookkeeping after the Kalman update with a matched detection (features: see
-        :func:`update_features`)."""
+        :func:`update_features`).
+        """
         self.tracklet_len = 0 if reactivate else self.tracklet_len + 1
         self.state = TrackState.TRACKED
         self.is_activated = True
