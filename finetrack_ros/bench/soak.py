@@ -15,6 +15,7 @@ tracks are born, lost and removed all the time (where per-track state would leak
 from __future__ import annotations
 
 import argparse
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,6 +154,8 @@ def soak(config: SoakConfig, on_sample: Callable[[int, float], None] | None = No
                 if on_sample is not None:
                     on_sample(*result.samples[-1])
         result.seconds = time.monotonic() - start
+    shutil.rmtree(log_dir, ignore_errors=True)  # kept only when the run failed
+    result.log_path = None
     return result
 
 
