@@ -114,10 +114,10 @@ class TrackingPipeline:
             detections = detections.select(np.isin(detections.class_ids, self.keep_classes))
         timings["detect"] = _ms_since(start)
 
-        embeddings = None
+        embeddings = visibility = None
         if self.uses_appearance and frame_bgr is not None:
             start = time.perf_counter()
-            embeddings = self._embed_high_boxes(frame_bgr, detections)
+            embeddings, visibility = self._embed_high_boxes(frame_bgr, detections)
             timings["reid"] = _ms_since(start)
 
         warp = None
@@ -127,8 +127,8 @@ class TrackingPipeline:
             timings["camera_motion"] = _ms_since(start)
         start = time.perf_counter()
         tracks = self.tracker.update(
-            detections.boxes_xyxy, detections.scores, detections.class_ids, embeddings, warp
-        )
+            detections.boxes_xyxy, detections.scores, detections.class_ids, embeddings, warp,
+            visibility)
         timings["track"] = _ms_since(start)
         result = FrameResult(self.frame_index, tracks, detections, embeddings, timings)
         self.frame_index += 1
@@ -141,8 +141,9 @@ class TrackingPipeline:
             self.camera_motion = CameraMotion(method)
         return self.camera_motion.estimate(frame_bgr, detections.boxes_xyxy)
 
-    def _embed_high_boxes(self, frame_bgr: np.ndarray, detections: Detections) -> np.ndarray:
-        """(N, D) Re-ID features; zero rows (= "no feature") for low-score boxes.
+    def _embed_high_boxes(self, frame_bgr: np.ndarray, detections: Detections):
+        """(N, D) Re-ID features with zero rows (= "no feature") for low-score boxes, and
+        (N, K) part visibility when ``part_weighting`` is ``visibility`` (else None).
 
         Only boxes above ``track_thresh`` take part in the appearance stages (stage 1, the
         unconfirmed stage, new tracks); low boxes are matched by IoU alone and their blurry,
@@ -150,10 +151,19 @@ class TrackingPipeline:
         about half the Re-ID time with a detector at a low ``conf``.
         """
         high = detections.scores > self.tracker.config.track_thresh
-        features = self.extractor(frame_bgr, detections.boxes_xyxy[high])
+        boxes = detections.boxes_xyxy[high]
+        visibility = None
+        if self.tracker.config.part_weighting == "visibility":
+            # every box of the frame may hide part of a person behind it
+            features, high_vis = self.extractor.with_visibility(frame_bgr, boxes,
+                                                                detections.boxes_xyxy)
+            visibility = np.zeros((len(detections), high_vis.shape[1]), np.float32)
+            visibility[high] = high_vis
+        else:
+            features = self.extractor(frame_bgr, boxes)
         embeddings = np.zeros((len(detections), features.shape[1]), np.float32)
         embeddings[high] = features
-        return embeddings
+        return embeddings, visibility
 
 
 def _ms_since(start: float) -> float:

@@ -15,6 +15,7 @@ import torch
 
 from .crops import check_frame, crop_and_normalise, valid_boxes
 from .model import FineTrackReID
+from .visibility import part_visibility
 
 LOGGER = logging.getLogger(__name__)
 
@@ -56,6 +57,33 @@ class FeatureExtractor:
         keep, _ = valid_boxes(boxes, self.config.min_box_side)
         return crop_and_normalise(frame_bgr, boxes[keep], self.config.crop_size,
                                   self.config.pixel_mean, self.config.pixel_std, self.device)
+
+    @torch.inference_mode()
+    def with_visibility(self, frame_bgr: np.ndarray, boxes_xyxy: np.ndarray,
+                        occluders_xyxy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Embeddings (N, D) as :meth:`__call__`, and part visibility (N, K) in [0, 1] from
+        the part masks and the boxes in front (:mod:`.visibility`); zero rows for skipped
+        boxes."""
+        check_frame(frame_bgr)
+        boxes = np.asarray(boxes_xyxy, np.float32).reshape(-1, 4)
+        features = np.zeros((len(boxes), self.dim), np.float32)
+        visibility = np.zeros((len(boxes), self.config.num_parts), np.float32)
+        keep, _ = valid_boxes(boxes, self.config.min_box_side)
+        if not keep.any():
+            return features, visibility
+        crops = crop_and_normalise(frame_bgr, boxes[keep], self.config.crop_size,
+                                   self.config.pixel_mean, self.config.pixel_std, self.device)
+        autocast = (torch.autocast("cuda", dtype=torch.float16) if self.fp16 else nullcontext())
+        embeddings, masks = [], []
+        with autocast:
+            for chunk in crops.split(self.batch_size):
+                embedding, mask = self.model.embed_with_masks(chunk)
+                embeddings.append(embedding.float())
+                masks.append(mask.float())
+        features[keep] = torch.cat(embeddings).cpu().numpy()
+        visibility[keep] = part_visibility(torch.cat(masks).cpu().numpy(), boxes[keep],
+                                           occluders_xyxy)
+        return features, visibility
 
     @torch.inference_mode()
     def __call__(self, frame_bgr: np.ndarray, boxes_xyxy: np.ndarray) -> np.ndarray:

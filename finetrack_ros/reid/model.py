@@ -69,7 +69,22 @@ class FineTrackReID(nn.Module):
         """D of the inference embedding, (K + 1) * E."""
         return self.config.output_dim
 
+    def embed_with_masks(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Eval-mode embedding (N, (K+1) E) and the part masks (N, K, H/4, W/4) in [0, 1]
+        (what occlusion-aware matching weighs the parts with)."""
+        if self.training:
+            raise ValueError("FineTrackReID.embed_with_masks: call model.eval() first")
+        outputs = self._outputs(images)
+        return fuse_embedding(outputs["part_features_bn"], outputs["global_feature_bn"]), \
+            outputs["masks"]
+
     def forward(self, images: torch.Tensor) -> torch.Tensor | dict[str, torch.Tensor]:
+        outputs = self._outputs(images)
+        if not self.training:
+            return fuse_embedding(outputs["part_features_bn"], outputs["global_feature_bn"])
+        return outputs
+
+    def _outputs(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         if images.dim() != 4 or images.shape[1] != 3:
             raise ValueError(f"FineTrackReID: expected crops (N, 3, H, W), "
                              f"got {tuple(images.shape)}")
@@ -83,14 +98,14 @@ class FineTrackReID(nn.Module):
         part_out = [neck(part_raw[:, k]) for k, neck in enumerate(self.part_necks)]
         global_pre, global_post, global_logits = self.global_neck(global_raw)
         part_post = torch.stack([post for _, post, _ in part_out], dim=1)  # (N, K, E)
+        outputs = {"part_features_bn": part_post, "global_feature_bn": global_post,
+                   "masks": masks}  # (N, K, E), (N, E), (N, K, H/4, W/4)
         if not self.training:
-            return fuse_embedding(part_post, global_post)  # (N, (K+1) E)
+            return outputs
         return {
+            **outputs,
             "part_features": torch.stack([pre for pre, _, _ in part_out], dim=1),  # (N, K, E)
             "global_feature": global_pre,  # (N, E)
-            "part_features_bn": part_post,  # (N, K, E)
-            "global_feature_bn": global_post,  # (N, E)
             "part_logits": torch.stack([logits for _, _, logits in part_out], dim=1),  # (N, K, C)
             "global_logits": global_logits,  # (N, C)
-            "masks": masks,  # (N, K, H/4, W/4)
         }

@@ -29,12 +29,49 @@ def fuse_score(cost: np.ndarray, det_scores: np.ndarray) -> np.ndarray:
     return 1.0 - (1.0 - cost) * np.asarray(det_scores, np.float64)[None, :]
 
 
+def part_weighted_distance(track_features: np.ndarray, det_features: np.ndarray,
+                           track_visibility: np.ndarray, det_visibility: np.ndarray
+                           ) -> np.ndarray:
+    """Occlusion-aware appearance distance of K pairs of embeddings (ours).
+
+    An embedding is K part blocks and one global block (``reid.model.fuse_embedding``).
+    ``d = (sum_k w_k d_k + d_g) / (sum_k w_k + 1)`` with ``d_k = 1 - cos`` of part block k,
+    ``d_g`` that of the global block, and ``w_k`` the co-visibility of part k in both crops
+    (product of the visibilities in [0, 1]). With every part fully visible this is the plain
+    ``1 - cos`` of the whole embeddings; with none, the global feature alone.
+
+    Args:
+        track_features, det_features: (P, (K+1) E) embeddings of P pairs.
+        track_visibility, det_visibility: (P, K) part visibility in [0, 1].
+    Returns:
+        (P,) distances in [0, 2].
+    """
+    pairs, parts = np.shape(track_visibility)
+    if pairs == 0:
+        return np.zeros(0)
+    blocks_a = _unit_blocks(track_features, parts + 1)
+    blocks_b = _unit_blocks(det_features, parts + 1)
+    dist = 1.0 - np.clip(np.einsum("pke,pke->pk", blocks_a, blocks_b), -1.0, 1.0)
+    weights = np.concatenate([np.asarray(track_visibility) * np.asarray(det_visibility),
+                              np.ones((pairs, 1))], axis=1)  # the global block always counts
+    return (weights * dist).sum(axis=1) / weights.sum(axis=1)
+
+
+def _unit_blocks(features: np.ndarray, blocks: int) -> np.ndarray:
+    """(P, D) → (P, blocks, D / blocks), each block of unit length (zero blocks stay zero)."""
+    split = np.asarray(features, np.float64).reshape(len(features), blocks, -1)
+    norm = np.linalg.norm(split, axis=2, keepdims=True)
+    return split / np.where(norm > 0, norm, 1.0)
+
+
 def fuse_appearance(
     iou_cost: np.ndarray,
     track_features: np.ndarray,
     det_features: np.ndarray,
     track_has_feature: Optional[np.ndarray] = None,
     det_has_feature: Optional[np.ndarray] = None,
+    track_visibility: Optional[np.ndarray] = None,
+    det_visibility: Optional[np.ndarray] = None,
 ) -> np.ndarray:
     """FineTrack's fused distance ``d = sqrt(d~_feat * d_iou)``.
 
@@ -48,6 +85,8 @@ def fuse_appearance(
         track_has_feature: (N,) bool; rows without a feature keep their IoU cost.
         det_has_feature: (M,) bool; columns without a feature (e.g. the zero rows a Re-ID
             extractor gives for degenerate boxes) keep their IoU cost.
+        track_visibility, det_visibility: (N, K), (M, K) part visibility; when both are
+            given, ``d_feat`` is :func:`part_weighted_distance` instead of ``1 - cos``.
     Returns:
         (N, M) fused cost.
     """
@@ -57,7 +96,11 @@ def fuse_appearance(
     # need the embedding dot product (a few per track), which keeps this O(overlaps * D)
     fused = np.sqrt(np.maximum(iou_cost, 0.0))
     rows, cols = np.nonzero(iou_cost < 1.0)
-    if len(rows):
+    if len(rows) and track_visibility is not None and det_visibility is not None:
+        feat_dist = part_weighted_distance(track_features[rows], det_features[cols],
+                                           track_visibility[rows], det_visibility[cols])
+        fused[rows, cols] = np.sqrt(feat_dist * iou_cost[rows, cols])
+    elif len(rows):
         cos = np.einsum("kd,kd->k", track_features[rows], det_features[cols], dtype=np.float64)
         feat_dist = 1.0 - np.clip(cos, -1.0, 1.0)
         fused[rows, cols] = np.sqrt(feat_dist * iou_cost[rows, cols])

@@ -24,7 +24,7 @@ from finetrack_ros.tracker.camera_motion import warp_states
 from finetrack_ros.tracker.config import TrackerConfig
 from finetrack_ros.tracker.gallery import IdentityGallery
 from finetrack_ros.tracker.kalman import V_HEIGHT, KalmanFilter
-from finetrack_ros.tracker.track import Track, TrackState, update_features
+from finetrack_ros.tracker.track import Track, TrackState, update_features, update_visibility
 
 
 @dataclass
@@ -36,12 +36,12 @@ class _Dets:
     class_ids: np.ndarray  # (K,) int64
     features: Optional[np.ndarray]  # (K, D) unit rows or None
     has_feature: Optional[np.ndarray] = None  # (K,) bool: False for all-zero feature rows
+    visibility: Optional[np.ndarray] = None  # (K, parts) part visibility in [0, 1], or None
 
     def subset(self, index: np.ndarray) -> "_Dets":
-        if self.features is None:
-            return _Dets(self.xyxy[index], self.scores[index], self.class_ids[index], None)
+        pick = lambda array: None if array is None else array[index]  # noqa: E731
         return _Dets(self.xyxy[index], self.scores[index], self.class_ids[index],
-                     self.features[index], self.has_feature[index])
+                     pick(self.features), pick(self.has_feature), pick(self.visibility))
 
     def __len__(self) -> int:
         return len(self.scores)
@@ -80,6 +80,7 @@ class ByteTracker:
         class_ids: Optional[np.ndarray] = None,
         embeddings: Optional[np.ndarray] = None,
         camera_warp: Optional[np.ndarray] = None,
+        part_visibility: Optional[np.ndarray] = None,
     ) -> list[Track]:
         """Advance one frame.
 
@@ -92,10 +93,15 @@ class ByteTracker:
             camera_warp: (2, 3) affine image motion from the previous frame to this one
                 (:mod:`.camera_motion`); every track's prediction is moved by it. None: a
                 still camera (ByteTrack).
+            part_visibility: (N, K) visibility of each Re-ID part in [0, 1]
+                (``FeatureExtractor.with_visibility``), used when ``part_weighting`` is
+                ``visibility``; None: every part counts fully.
         Returns:
             The activated TRACKED tracks passing the output box filters (ByteTrack's output).
         """
         dets = self._validate(boxes_xyxy, scores, class_ids, embeddings)
+        if part_visibility is not None and embeddings is not None:
+            dets.visibility = np.asarray(part_visibility, np.float64).reshape(len(dets), -1)
         self.frame_id += 1
         cfg = self.config
         high = dets.subset(np.flatnonzero(dets.scores > cfg.track_thresh))
@@ -197,6 +203,8 @@ class ByteTracker:
                 else None
             tracks.append(Track(self._last_id, means[i], covs[i], dets.scores[i],
                                 dets.class_ids[i], self.frame_id, feature))
+            if feature is not None and dets.visibility is not None:
+                tracks[-1].visibility = dets.visibility[i].astype(np.float32)
         return tracks
 
     def _update_lists(self, activated, refound, newly_lost, removed) -> None:
@@ -268,8 +276,20 @@ class ByteTracker:
             dim = dets.features.shape[1]
             feats = np.array([t.feature if t.feature is not None else np.zeros(dim, np.float32)
                               for t in tracks])
-            cost = fuse_appearance(cost, feats, dets.features, has, dets.has_feature)
+            track_vis, det_vis = self._visibility(tracks, dets)
+            cost = fuse_appearance(cost, feats, dets.features, has, dets.has_feature,
+                                   track_vis, det_vis)
         return cost
+
+    def _visibility(self, tracks: list[Track], dets: _Dets):
+        """(N, K), (M, K) part visibility for ``part_weighting: visibility``, else (None,
+        None). Tracks that never saw visibility count every part fully."""
+        if self.config.part_weighting != "visibility" or dets.visibility is None:
+            return None, None
+        parts = dets.visibility.shape[1]
+        track_vis = np.array([t.visibility if t.visibility is not None and
+                              len(t.visibility) == parts else np.ones(parts) for t in tracks])
+        return track_vis.reshape(len(tracks), parts), dets.visibility
 
     def uses_appearance_in(self, stage: str) -> bool:
         """Whether ``stage`` ("first", "second", "unconfirmed") uses the fused cost."""
@@ -293,8 +313,12 @@ class ByteTracker:
             (refound if reactivate else activated).append(track)
         if dets.features is not None:
             with_feature = dets.has_feature[cols]
-            update_features([t for t, ok in zip(matched, with_feature) if ok],
-                            dets.features[cols[with_feature]], self.config.feature_momentum)
+            featured = [t for t, ok in zip(matched, with_feature) if ok]
+            update_features(featured, dets.features[cols[with_feature]],
+                            self.config.feature_momentum)
+            if dets.visibility is not None:
+                update_visibility(featured, dets.visibility[cols[with_feature]],
+                                  self.config.feature_momentum)
         return activated, refound
 
     @staticmethod

@@ -67,6 +67,11 @@ class TrackerConfig:
     appearance_stages: tuple = _param(("first", "unconfirmed"), None, None, "association "
                                       "stages using the fused cost: first, unconfirmed",
                                       items=str)
+    # occlusion-aware part matching (ours): weigh part distances by the parts' visibility in
+    # both crops (MPMG masks minus boxes in front); "none" = the paper's 1 - cos
+    part_weighting: str = _param("none", None, None, "appearance distance: none (1 - cos, "
+                                 "the paper) or visibility (parts weighted by co-visibility, "
+                                 "ours)", choices=("none", "visibility"))
     # --- re-finding LOST tracks by appearance alone (ours, beyond the paper) ---
     # The fused cost is 1 wherever boxes do not overlap, so a person who re-appears away from
     # the Kalman prediction (changed pace behind an occluder) gets a new id. This stage lets

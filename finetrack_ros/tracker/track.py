@@ -58,6 +58,7 @@ class Track:
         self.current_frame = frame_id  # the tracker's latest frame, for age
         self.tracklet_len = 0
         self.feature = _unit(feature) if feature is not None else None
+        self.visibility: Optional[np.ndarray] = None  # (K,) part visibility EMA, or None
 
     # --- boxes from the Kalman mean ---
     @property
@@ -114,6 +115,14 @@ class Track:
         x1, y1, x2, y2 = self.xyxy
         return (f"Track(id={self.track_id}, {self.state.name}, "
                 f"xyxy=({x1:.1f}, {y1:.1f}, {x2:.1f}, {y2:.1f}), score={self.score:.2f})")
+
+
+def update_visibility(tracks: list[Track], visibility: np.ndarray, momentum: float) -> None:
+    """EMA of part visibility (N, K) in [0, 1], like the features: a part seen rarely keeps a
+    low weight. A track without visibility takes the new one."""
+    for track, row in zip(tracks, np.asarray(visibility, np.float32)):
+        old = track.visibility if track.visibility is not None else row
+        track.visibility = momentum * old + (1.0 - momentum) * row
 
 
 def update_features(tracks: list[Track], features: np.ndarray, momentum: float) -> None:
