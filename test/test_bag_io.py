@@ -209,4 +209,4 @@ def test_cli_from_mot_info_and_errors(seq: Path, tmp_path: Path, capsys) -> None
     assert f"/ground_truth {FRAMES}" in printed
     assert "vision_msgs/msg/Detection2DArray" in printed and "0.400 s" in printed
     assert main(["bag", "from-mot", str(seq), str(out)]) == 2
-    assert "exists already" in capsys.readouterr().err
+    assert "exists and is not empty" in capsys.readouterr().err
