@@ -12,10 +12,11 @@ Any other exception is a bug: one line saying so, exit code 1. ``finetrack --deb
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 import warnings
+
+from finetrack_ros.cli.args import add_module_commands
 
 # name on the command line -> module under finetrack_ros.cli
 SUBCOMMANDS = {
@@ -30,6 +31,7 @@ SUBCOMMANDS = {
     "bag": "bag",
     "sim": "sim",
     "demo": "demo",
+    "cut": "cut",
 }
 
 
@@ -41,16 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true",
                         help="show the traceback of an error (also: FINETRACK_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, module_name in SUBCOMMANDS.items():
-        try:
-            module = importlib.import_module(f"finetrack_ros.cli.{module_name}")
-        except ModuleNotFoundError as err:
-            if err.name != f"finetrack_ros.cli.{module_name}":
-                raise
-            continue  # sub-command not built yet
-        command = sub.add_parser(name, help=module.HELP, description=module.HELP)
-        module.add_arguments(command)
-        command.set_defaults(run=module.run)
+    add_module_commands(sub, "finetrack_ros.cli", SUBCOMMANDS, "run")
     return parser
 
 

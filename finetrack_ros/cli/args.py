@@ -45,3 +45,19 @@ def add_overwrite_argument(parser: argparse.ArgumentParser, what: str = "the out
     (checked with :func:`finetrack_ros.outputs.check_output` before any work)."""
     parser.add_argument("--overwrite", action="store_true",
                         help=f"replace {what} if it exists and is not empty (default: refuse)")
+
+
+def add_module_commands(sub: argparse._SubParsersAction, package: str,
+                        modules: dict[str, str], run_key: str) -> None:
+    """One sub-parser per module of ``package`` (each defines ``HELP``,
+    ``add_arguments(parser)`` and ``run(args)``); ``args.<run_key>`` is set to its ``run``.
+
+    ``modules`` maps the name on the command line to the module name.
+    """
+    import importlib
+
+    for name, module_name in modules.items():
+        module = importlib.import_module(f"{package}.{module_name}")
+        command = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(command)
+        command.set_defaults(**{run_key: module.run})

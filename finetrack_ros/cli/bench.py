@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import argparse
-import importlib
+
+from finetrack_ros.cli.args import add_module_commands
 
 HELP = ("Benchmarks: time the tracker, the networks or the node, or soak the node "
         "(memory over thousands of frames); print a table.")
@@ -14,16 +15,7 @@ TARGETS = {"tracker": "tracker", "models": "models", "node": "node", "soak": "so
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="target", metavar="WHAT", required=True)
-    for name, module_name in TARGETS.items():
-        try:
-            module = importlib.import_module(f"finetrack_ros.bench.{module_name}")
-        except ModuleNotFoundError as err:
-            if err.name != f"finetrack_ros.bench.{module_name}":
-                raise
-            continue
-        target = sub.add_parser(name, help=module.HELP, description=module.HELP)
-        module.add_arguments(target)
-        target.set_defaults(bench_run=module.run)
+    add_module_commands(sub, "finetrack_ros.bench", TARGETS, "bench_run")
 
 
 def run(args: argparse.Namespace) -> int:
