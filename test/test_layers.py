@@ -15,9 +15,11 @@ from pathlib import Path
 import pytest
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1] / "finetrack_ros"
+# (ament_index_python is not among them: it only reads the install's file index, and
+# package_paths.py falls back to the source checkout without it)
 ROS_PACKAGES = {"rclpy", "rcl_interfaces", "sensor_msgs", "std_msgs", "vision_msgs",
                 "builtin_interfaces", "geometry_msgs", "rosidl_runtime_py", "launch",
-                "launch_ros", "ament_index_python"}
+                "launch_ros"}
 APP_PREFIXES = ("finetrack_ros.cli", "finetrack_ros.bench", "finetrack_ros.demo")
 NODE_MODULE = "finetrack_ros.ros.finetrack_node"
 
