@@ -32,10 +32,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-WEIGHTS_DIR = REPO_ROOT / "weights"
-# Shipped demo weights (weights/README.md says how each was trained).
-DEFAULT_REID = WEIGHTS_DIR / "reid_demo.pth"
+from finetrack_ros import package_paths
+
+# Shipped demo weights (weights/README.md says how each was trained): the sourced install's
+# share/finetrack_ros/weights, else the source checkout's weights/ (package_paths).
+WEIGHTS_DIR = package_paths.SOURCE_ROOT / "weights"
+try:
+    WEIGHTS_DIR = package_paths.weights_dir()
+except FileNotFoundError:  # neither an install nor a checkout: --detector / --reid needed
+    pass
+DEFAULT_REID = WEIGHTS_DIR / package_paths.DEMO_REID
 # Tracker parameters of both methods in the demo (see weights/README.md for how they were
 # chosen): ByteTrack's buffer doubled (60 frames at 30 fps: 2 s), so people hidden behind an
 # occluder for a while can be re-found, and our appearance-only relink stage (off by default).
@@ -207,7 +213,8 @@ def choose_models(config: DemoConfig, data: DemoInput) -> DemoModels:
 
 def node_parameters(config: DemoConfig, models: DemoModels, data: DemoInput) -> dict:
     """Flat node parameters (dotted names) shared by the node and the baseline; weight paths
-    absolute, since the node runs as a subprocess."""
+    absolute, since the node runs as a subprocess.
+    """
     params = {"device": config.device, "tracker.frame_rate": float(data.fps)}
     params.update({f"tracker.{k}": v for k, v in config.tracker.items()})
     if models.detector is not None:

@@ -17,7 +17,12 @@ import torch
 from torch import nn
 
 from finetrack_ros.detector.blocks import fuse_conv_bn
-from finetrack_ros.detector.checkpoint import load_yolox_weights
+from finetrack_ros.detector.checkpoint import (
+    AUTO_SIZE,
+    CheckpointInfo,
+    load_state_dict_checked,
+    read_checkpoint,
+)
 from finetrack_ros.detector.postprocess import PostprocessConfig, postprocess, unletterbox
 from finetrack_ros.detector.preprocess import PreprocessConfig, preprocess
 from finetrack_ros.detector.yolox import build_yolox
@@ -51,7 +56,9 @@ class YOLOXDetector:
     Args:
         checkpoint: path of a ByteTrack/YOLOX checkpoint, or None for random weights
             (smoke tests only; a warning is issued).
-        size, num_classes: the architecture; must match the checkpoint.
+        size, num_classes: the architecture; must match the checkpoint. ``size="auto"``
+            takes size and class count from the checkpoint (stored, or inferred from its
+            weights) and ``raw_bgr`` too when the file stores it.
         input_size: (H, W) network input, multiples of 32.
         conf: minimum obj·cls score kept. nms: class-aware NMS IoU threshold.
         raw_bgr: True for official YOLOX >= 0.2 checkpoints (raw BGR 0..255 input).
@@ -66,6 +73,13 @@ class YOLOXDetector:
                  conf: float = 0.1, nms: float = 0.7, raw_bgr: bool = False,
                  device: str = "cpu", fp16: bool = False, fuse: bool = True,
                  compile: bool = False) -> None:
+        state_dict, self.info = None, CheckpointInfo()
+        if checkpoint is not None:
+            state_dict, self.info = read_checkpoint(checkpoint)
+        self.auto = size == AUTO_SIZE
+        if self.auto:
+            size, num_classes, raw_bgr = _auto_architecture(checkpoint, self.info,
+                                                            num_classes, raw_bgr)
         config = DetectorConfig(
             size=size, num_classes=num_classes,
             preprocess=PreprocessConfig(input_size=tuple(input_size), raw_bgr=raw_bgr),
@@ -82,9 +96,24 @@ class YOLOXDetector:
             warnings.warn("YOLOXDetector: no checkpoint given, using RANDOM weights",
                           stacklevel=2)
         else:
-            load_yolox_weights(self.model, checkpoint, size)
+            load_state_dict_checked(self.model, state_dict, checkpoint, size, self.info)
         self.model.to(self.device).eval()
         self._runner: nn.Module | None = None
+
+    def describe(self) -> str:
+        """One line: architecture, input, normalisation, weights and where each came from."""
+        config, info = self.config, self.info
+        h, w = config.preprocess.input_size
+        text = (f"YOLOX-{config.size}, {config.num_classes} classes, input {h}x{w}, "
+                f"{'raw BGR' if config.preprocess.raw_bgr else 'ByteTrack'} normalisation")
+        if self.checkpoint is None:
+            return text + ", RANDOM weights"
+        text += f", weights {self.checkpoint}"
+        if self.auto:
+            text += " (size auto: architecture read from the checkpoint)"
+        if info.input_size is not None and tuple(info.input_size) != (h, w):
+            text += f"; trained at input {info.input_size[0]}x{info.input_size[1]}"
+        return text
 
     @property
     def dtype(self) -> torch.dtype:
@@ -95,7 +124,7 @@ class YOLOXDetector:
         self._runner = None
 
     def inference_model(self) -> nn.Module:
-        """The fused / fp16 / compiled eval-mode copy of ``.model`` used for inference."""
+        """Return the fused / fp16 / compiled eval-mode copy of ``.model`` used for inference."""
         if self._runner is None:
             options = self.config.inference
             runner = copy.deepcopy(self.model).eval()
@@ -118,7 +147,7 @@ class YOLOXDetector:
             return model(images)
 
     def postprocess(self, predictions: torch.Tensor, ratio: float) -> Detections:
-        """(A, 5 + C) predictions of one image → Detections in original-image pixels."""
+        """Turn (A, 5 + C) predictions of one image into Detections in original-image pixels."""
         with torch.inference_mode():
             boxes, scores, class_ids = postprocess(predictions, self.config.postprocess)
             boxes = unletterbox(boxes, ratio)
@@ -127,3 +156,16 @@ class YOLOXDetector:
     def __call__(self, frame_bgr: np.ndarray) -> Detections:
         images, ratio = self.preprocess(frame_bgr)
         return self.postprocess(self.forward(images)[0], ratio)
+
+
+def _auto_architecture(checkpoint, info: CheckpointInfo, num_classes, raw_bgr
+                       ) -> tuple[str, int, bool]:
+    """(size, num_classes, raw_bgr) for ``size="auto"`` from the checkpoint's info."""
+    if checkpoint is None:
+        raise ValueError("detector.size: auto needs a checkpoint to read the size from; set "
+                         "detector.size (nano, tiny, s, m, l, x) for random weights")
+    if info.size is None:
+        raise ValueError(f"detector.size: auto, but {checkpoint} neither stores its YOLOX size "
+                         "nor has weights of a known size; set detector.size")
+    classes = info.num_classes if info.num_classes is not None else num_classes
+    return info.size, classes, raw_bgr if info.raw_bgr is None else info.raw_bgr

@@ -43,7 +43,7 @@ from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Float32
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
-from finetrack_ros import messages, settings
+from finetrack_ros import messages, package_paths, settings
 from finetrack_ros.frame_path import FramePath, TrackedFrame
 from finetrack_ros.msg import TrackedObjectArray
 from finetrack_ros.ros.image_conversion import numpy_to_image_msg
@@ -174,7 +174,8 @@ class FineTrackNode(Node):
         mode = "external detections" if flat["external_detections"] else "YOLOX"
         reid = "FineTrack Re-ID" if pipeline.uses_appearance else "IoU only"
         self.get_logger().info(f"configured: {mode}, {reid}, device "
-                               f"{settings.resolve_device(flat['device'])}")
+                               f"{settings.resolve_device(flat['device'])}; "
+                               f"{package_paths.describe_models(pipeline, flat)}")
         return super().on_configure(state)
 
     def _create_publishers(self) -> None:

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Sequence
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-PACKAGE = "finetrack_ros"
-NODE_EXECUTABLE = "finetrack_node"
+from finetrack_ros import package_paths
+
+PACKAGE = package_paths.PACKAGE
+NODE_EXECUTABLE = package_paths.NODE_EXECUTABLE
 # DDS domain ids usable on default ports are 0..101; 0 is everyone's default, so avoid it.
 MAX_DOMAIN_ID = 101
 # Seconds a node subprocess gets to exit after SIGINT before it is killed.
@@ -38,8 +39,11 @@ def pick_domain_id() -> int:
 
 
 def ros_environment(domain_id: int, overrides: Optional[dict] = None) -> dict[str, str]:
-    """Environment for ROS subprocesses: this one, ``domain_id``, localhost discovery,
-    unbuffered Python output."""
+    """Build the environment of ROS subprocesses.
+
+    This process's environment plus ``domain_id``, localhost discovery and unbuffered
+    Python output.
+    """
     env = dict(os.environ)
     env.update(ROS_DOMAIN_ID=str(domain_id), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
                PYTHONUNBUFFERED="1")
@@ -47,25 +51,37 @@ def ros_environment(domain_id: int, overrides: Optional[dict] = None) -> dict[st
     return env
 
 
-def check_ros_available(install_root: Path = REPO_ROOT / "install") -> None:
-    """Raise ValueError saying how to fix it when rclpy, the sourced colcon install or the
-    generated messages are missing."""
-    fix = ("run scripts/setup_env.sh, then `source install/setup.bash` (scripts/demo.sh "
-           "does both)")
+def check_ros_available(install_root: Optional[Path] = None) -> None:
+    """Raise ValueError saying how to fix it when ROS pieces are missing.
+
+    Checked: rclpy, the sourced colcon install of finetrack_ros (found through the ament
+    index, or at ``install_root``) and the generated messages.
+    """
+    fix = ("build with colcon and `source install/setup.bash` (in a checkout: "
+           "scripts/setup_env.sh, or scripts/demo.sh, does both)")
     try:
         import rclpy  # noqa: F401
     except ImportError as err:
         raise ValueError(f"rclpy cannot be imported ({err}); {fix}") from None
-    marker = install_root / PACKAGE / "share" / PACKAGE / "package.xml"
-    if not marker.is_file():
-        raise ValueError(f"no colcon install of {PACKAGE} at {install_root} (missing {marker}); "
-                         f"{fix}")
+    prefix = _prefix(install_root)
+    marker = None if prefix is None else prefix / "share" / PACKAGE / "package.xml"
+    if marker is None or not marker.is_file():
+        where = f"missing {marker}" if marker else "not in AMENT_PREFIX_PATH"
+        raise ValueError(f"no sourced colcon install of {PACKAGE} ({where}); {fix}")
     try:
-        import finetrack_ros.msg  # noqa: F401
         import vision_msgs.msg  # noqa: F401
+
+        import finetrack_ros.msg  # noqa: F401
     except ImportError as err:
-        raise ValueError(f"the generated messages cannot be imported ({err}): "
-                         f"{install_root}/setup.bash is not sourced; {fix}") from None
+        raise ValueError(f"the generated messages cannot be imported ({err}): the install's "
+                         f"setup.bash is not sourced; {fix}") from None
+
+
+def _prefix(install_root: Optional[Path]) -> Optional[Path]:
+    """finetrack_ros's install prefix: ``install_root/finetrack_ros`` or the sourced one."""
+    if install_root is not None:
+        return Path(install_root) / PACKAGE
+    return package_paths.installed_prefix()
 
 
 def installed_executable(install_root: Path, package: str, name: str) -> Path:
@@ -76,8 +92,14 @@ def installed_executable(install_root: Path, package: str, name: str) -> Path:
     return exe
 
 
-def node_command(install_root: Path = REPO_ROOT / "install") -> list[str]:
-    """Command starting ``finetrack_node`` as ``ros2 run finetrack_ros finetrack_node`` would."""
+def node_command(install_root: Optional[Path] = None) -> list[str]:
+    """Build the command starting ``finetrack_node`` as ``ros2 run`` would.
+
+    The executable of the sourced install (ament index), or of the colcon install at
+    ``install_root``.
+    """
+    if install_root is None:
+        return [str(package_paths.node_executable())]
     return [str(installed_executable(install_root, PACKAGE, NODE_EXECUTABLE))]
 
 
@@ -142,8 +164,10 @@ class NodeProcess:
 @contextmanager
 def running_node(command: Sequence[str], env: dict[str, str], log_path: Path,
                  process_class: type = NodeProcess) -> Iterator[NodeProcess]:
-    """A :class:`NodeProcess` (or ``process_class``) stopped (SIGINT, then kill) when the
-    block ends."""
+    """Run a :class:`NodeProcess` (or ``process_class``) for the block.
+
+    It is stopped (SIGINT, then kill) when the block ends.
+    """
     proc = process_class(command, env, log_path)
     try:
         yield proc
@@ -160,8 +184,10 @@ class RclpySession:
 
     def spin_until(self, predicate: Callable[[], bool], timeout_s: float,
                    check: Optional[Callable[[], None]] = None) -> bool:
-        """Spin until ``predicate()``; False after ``timeout_s``. ``check`` runs every turn
-        (e.g. :meth:`NodeProcess.check_running`) and may raise."""
+        """Spin until ``predicate()``; False after ``timeout_s``.
+
+        ``check`` runs every turn (e.g. :meth:`NodeProcess.check_running`) and may raise.
+        """
         deadline = time.monotonic() + timeout_s
         while not predicate():
             if check is not None:
@@ -178,7 +204,7 @@ class RclpySession:
 @contextmanager
 def rclpy_session(name: str, domain_id: int, use_sim_time: bool = False
                   ) -> Iterator[RclpySession]:
-    """An rclpy node on ``domain_id`` (localhost discovery), shut down when the block ends."""
+    """Create an rclpy node on ``domain_id`` (localhost discovery) for the block."""
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.parameter import Parameter
