@@ -56,12 +56,13 @@ def test_each_filter_reports_the_rows_it_removed(tmp_path):
     assert GtReport.from_json(report.to_json()) == report
 
 
-def test_2dmot2015_rows_give_the_same_crops_as_mot16_rows(tmp_path):
+def test_2dmot2015_rows_give_the_same_crops_as_mot16_rows(tmp_path, capsys):
     """The same boxes written in both layouts train on the same crops; flag 0 rows drop."""
     (seq,) = make_synthetic_mot(tmp_path / "a", num_sequences=1, num_frames=4, num_people=2)
     cfg = ReIDDataConfig(crop_height=32, crop_width=16, split="none",
                          cache_dir=str(tmp_path / "cache"))
     mot16, _ = load_reid_splits([seq], cfg)
+    assert f"gt.txt: read as {MOT16_LAYOUT}" in capsys.readouterr().err  # says what it assumed
     lines = []
     for line in (seq / "gt" / "gt.txt").read_text().split():
         f = line.split(",")
@@ -69,6 +70,7 @@ def test_2dmot2015_rows_give_the_same_crops_as_mot16_rows(tmp_path):
             lines.append(",".join(f[:7] + ["-3.5", "7.25", "0"]))  # flag = conf, world xyz
     write_gt(seq / "gt" / "gt.txt", lines)
     mot15, _ = load_reid_splits([seq], cfg)
+    assert f"gt.txt: read as {MOT15_LAYOUT} (10 columns)" in capsys.readouterr().err
     rows, report = read_reid_gt(seq / "gt" / "gt.txt", cfg.min_visibility, cfg.min_height)
     assert report.layout == MOT15_LAYOUT and report.removed[0] == ("ignore rows (flag = 0)", 4)
     assert mot15.identity_keys == mot16.identity_keys == ["SYN-00:1", "SYN-00:2"]

@@ -204,9 +204,10 @@ def load_sequence_crops(seq_dir: Path, cfg: ReIDDataConfig) -> SequenceCrops:
     cache = cache_dir_of(cfg) / f"reid-{seq_dir.name}-{_cache_key(gt_path, cfg)}.npz"
     if cache.is_file():
         with np.load(cache) as data:
+            report = GtReport.from_json(str(data["gt_report"]))
+            report.path = str(gt_path)  # the same file content may have been cut elsewhere
             return SequenceCrops(seq_dir.name, data["crops"], data["frames"],
-                                 data["track_ids"], int(data["seq_length"]),
-                                 GtReport.from_json(str(data["gt_report"])))
+                                 data["track_ids"], int(data["seq_length"]), report)
     rows, report = read_reid_gt(gt_path, cfg.min_visibility, cfg.min_height)
     crops = _cut_crops(seq_dir, rows, cfg)
     info_length = int(read_seqinfo(seq_dir).get("seqlength", 0))
