@@ -216,7 +216,7 @@ class FramePath:
         self.frames_tracked = 0
 
     def set_options(self, options: FrameOptions) -> None:
-        """New options (run-time parameter change), applied from the next frame."""
+        """Set new options (run-time parameter change), applied from the next frame."""
         self.options = options
         self.stamps.reset_ns = int(options.time_reset_sec * NS_PER_SEC)
 

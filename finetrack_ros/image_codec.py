@@ -74,7 +74,7 @@ _COMPRESSED_EXTENSIONS = {"png": ".png", "jpeg": ".jpg", "jpg": ".jpg"}
 
 
 def pixel_format(encoding: str) -> PixelFormat:
-    """The layout of ``encoding``; ValueError naming it when it is not supported."""
+    """Return the layout of ``encoding``; raise ValueError naming it when it is not supported."""
     fmt = PIXEL_FORMATS.get(encoding.lower())
     if fmt is None:
         raise ValueError(
@@ -140,7 +140,7 @@ def image_fields(
     step: int | None = None,
     is_bigendian: bool = False,
 ) -> dict:
-    """The ``sensor_msgs/Image`` fields (all but ``header``) holding ``pixels``.
+    """Return the ``sensor_msgs/Image`` fields (all but ``header``) holding ``pixels``.
 
     Layout for ``encoding``: module doc. ``step`` defaults to the row size; a larger one pads
     every row with zeros. ``is_bigendian`` selects the byte order written for ``mono16``.
@@ -197,7 +197,7 @@ def compressed_msg_to_bgr(msg: Any) -> np.ndarray:
 
 
 def compressed_fields(bgr: np.ndarray, fmt: str = "png", quality: int = 95) -> dict:
-    """The ``sensor_msgs/CompressedImage`` fields (all but ``header``) of (H, W, 3) uint8 BGR.
+    """Encode (H, W, 3) uint8 BGR as ``sensor_msgs/CompressedImage`` fields (all but ``header``).
 
     ``fmt`` is 'png' or 'jpeg'; ``quality`` is the JPEG quality (0-100).
     """
@@ -228,7 +228,7 @@ def numpy_to_bgr(pixels: np.ndarray, encoding: str) -> np.ndarray:
 
 
 def image_msg_to_bgr(msg: Any) -> np.ndarray:
-    """A ``sensor_msgs/Image`` or ``CompressedImage`` as (H, W, 3) uint8 BGR.
+    """Decode a ``sensor_msgs/Image`` or ``CompressedImage`` to (H, W, 3) uint8 BGR.
 
     The pipeline's input format. Raises ValueError naming the field and value for
     unsupported encodings/formats and inconsistent sizes.

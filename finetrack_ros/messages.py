@@ -34,7 +34,7 @@ def _is_rosbags(types: Any) -> bool:
 
 
 def message_class(types: Any, name: str) -> type:
-    """The class of ``name`` ("vision_msgs/msg/Detection2D") from a Typestore or a resolver."""
+    """Get the class of ``name`` ("vision_msgs/msg/Detection2D") from a Typestore or a resolver."""
     return types.types[name] if _is_rosbags(types) else types(name)
 
 
@@ -73,7 +73,7 @@ def make_header(types: Any, stamp_ns: int, frame_id: str) -> Any:
 def detection2d_fields(
     xyxy: Sequence[float], class_name: str, score: float, track_id: Optional[int]
 ) -> dict:
-    """The vision_msgs/Detection2D values of one box.
+    """Return the vision_msgs/Detection2D values of one box.
 
     Args:
         xyxy: (x1, y1, x2, y2) pixels of the input image.
@@ -158,7 +158,7 @@ def tracks_to_detection_array(
 
 
 def tracked_object_fields(track: Any, fps: float, with_embedding: bool) -> dict:
-    """The TrackedObject values of a track other than class and bbox.
+    """Return the TrackedObject values of a track other than class and bbox.
 
     Args:
         track: a tracker ``Track`` (``track_id``, ``score``, ``state``, ``velocity_xy`` in

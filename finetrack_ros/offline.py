@@ -84,7 +84,7 @@ def warn(line: str) -> None:
 
 
 def plain_header(stamp_ns: int, frame_id: str = "") -> SimpleNamespace:
-    """A std_msgs/Header look-alike for frames that come as arrays."""
+    """Build a std_msgs/Header look-alike for frames that come as arrays."""
     stamp = SimpleNamespace(sec=int(stamp_ns // NS_PER_SEC), nanosec=int(stamp_ns % NS_PER_SEC))
     return SimpleNamespace(stamp=stamp, frame_id=frame_id)
 
@@ -111,8 +111,10 @@ def mot_inputs(seq, detections_by_frame: dict, num_frames: int, fps: float,
 
 def bag_inputs(bag, image_topic: str, detections_topic: Optional[str],
                queue_size: int = 10) -> Iterator[FrameInput]:
-    """Images of an open :class:`~finetrack_ros.bag.reader.BagReader` with their detections
-    messages, paired as the node pairs them (:meth:`BagReader.paired_messages`).
+    """Yield the images of an open :class:`~finetrack_ros.bag.reader.BagReader`.
+
+    Each comes with its detections messages, paired as the node pairs them
+    (:meth:`BagReader.paired_messages`).
     """
     for pair in bag.paired_messages(image_topic, detections_topic, queue_size):
         yield FrameInput(pair.index, image_msg=pair.image, detections_msg=pair.detections)

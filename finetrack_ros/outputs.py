@@ -66,7 +66,7 @@ def _is_empty(path: Path) -> bool:
 
 
 def _check_parent(path: Path, option: str) -> None:
-    """The nearest existing ancestor must be a writable folder (the rest is created)."""
+    """Check that the nearest existing ancestor is a writable folder (the rest is created)."""
     parent = path.absolute().parent
     while not parent.exists():
         parent = parent.parent
@@ -78,12 +78,13 @@ def _check_parent(path: Path, option: str) -> None:
 
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """A temporary sibling of ``path`` to write to; renamed over ``path`` if the block succeeds.
+    """Yield a temporary sibling of ``path`` to write to.
 
-    Works for files and folders. The temporary path does not exist when handed out (parent
-    folders do). A folder already at ``path`` is replaced as a whole (the caller checked
-    ``overwrite`` with :func:`check_output` first); on an exception the temporary is removed
-    and ``path`` is left as it was.
+    It is renamed over ``path`` if the block succeeds. Works for files and folders. The
+    temporary path does not exist when handed out (parent folders do). A folder already at
+    ``path`` is replaced as a whole (the caller checked ``overwrite`` with
+    :func:`check_output` first); on an exception the temporary is removed and ``path`` is
+    left as it was.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

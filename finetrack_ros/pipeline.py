@@ -135,15 +135,17 @@ class TrackingPipeline:
         return result
 
     def _camera_warp(self, frame_bgr: np.ndarray, detections: Detections) -> np.ndarray:
-        """The image motion since the last frame; the method may change at run time."""
+        """Estimate the image motion since the last frame; the method may change at run time."""
         method = self.tracker.config.camera_motion
         if self.camera_motion is None or self.camera_motion.method != method:
             self.camera_motion = CameraMotion(method)
         return self.camera_motion.estimate(frame_bgr, detections.boxes_xyxy)
 
     def _embed_high_boxes(self, frame_bgr: np.ndarray, detections: Detections):
-        """(N, D) Re-ID features with zero rows (= "no feature") for low-score boxes, and
-        (N, K) part visibility when ``part_weighting`` is ``visibility`` (else None).
+        """Compute (N, D) Re-ID features and (N, K) part visibility of the detections.
+
+        The features have zero rows (= "no feature") for low-score boxes; the visibility is
+        computed when ``part_weighting`` is ``visibility`` (else None).
 
         Only boxes above ``track_thresh`` take part in the appearance stages (stage 1, the
         unconfirmed stage, new tracks); low boxes are matched by IoU alone and their blurry,

@@ -75,14 +75,17 @@ class BagFrame:
 
 
 def is_bag(path: str | Path) -> bool:
-    """A rosbag2: a folder with metadata.yaml, or an .mcap / .db3 file."""
+    """Check whether ``path`` is a rosbag2: a folder with metadata.yaml, or an .mcap / .db3 file."""
     path = Path(path)
     return (path.is_dir() and (path / "metadata.yaml").is_file()) or \
         path.suffix in (".mcap", ".db3")
 
 
 def bag_folder(path: Path) -> Path:
-    """The bag folder of ``path``: itself, or the folder of a ``.mcap``/``.db3`` inside one."""
+    """Return the bag folder of ``path``.
+
+    That is ``path`` itself, or the folder of a ``.mcap``/``.db3`` inside one.
+    """
     if path.is_file() and (path.parent / "metadata.yaml").is_file():
         return path.parent
     return path
@@ -136,7 +139,7 @@ class BagReader:
         return self._reader.duration / 1e9 if self.message_count else 0.0
 
     def msgdef(self, topic: str) -> str:
-        """The message definition text stored for ``topic``."""
+        """Return the message definition text stored for ``topic``."""
         return self._connections(topic)[0].msgdef.data
 
     def _connections(self, topic: str, msgtypes: Sequence[str] = ()) -> list:
@@ -184,8 +187,9 @@ class BagReader:
             ) from None
 
     def detection_arrays(self, topic: str) -> Iterator[tuple[int, dict]]:
-        """(header stamp ns, :func:`messages.detection_array_to_numpy`) of each message of a
-        Detection2DArray topic.
+        """Yield (header stamp ns, numpy detections) of each message of a Detection2DArray topic.
+
+        The numpy detections are :func:`messages.detection_array_to_numpy` of the message.
         """
         for _, msg in self.messages(topic, (DETECTION_ARRAY_TYPE,)):
             yield m.header_stamp_ns(msg.header), m.detection_array_to_numpy(msg)
@@ -224,7 +228,7 @@ class BagReader:
     def frames(
         self, image_topic: str, detections_topic: Optional[str] = None
     ) -> Iterator[BagFrame]:
-        """Decoded images of :meth:`paired_messages` with their detections as numpy."""
+        """Yield the decoded images of :meth:`paired_messages` with their detections as numpy."""
         for pair in self.paired_messages(image_topic, detections_topic):
             header = pair.image.header
             detections = None

@@ -1,5 +1,7 @@
-"""Deterministic offline replay of a bag: :func:`finetrack_ros.offline.track_offline` on its
-images, the node's per-frame code (:class:`~finetrack_ros.frame_path.FramePath`).
+"""Deterministic offline replay of a bag with the node's per-frame code.
+
+Runs :func:`finetrack_ros.offline.track_offline` on its images, the node's per-frame code
+(:class:`~finetrack_ros.frame_path.FramePath`).
 
 Every image of the image topic is read in stored order, none dropped by timing; images and
 detections are paired as the node pairs them. Outputs MOTChallenge results (frame = 1-based

@@ -83,7 +83,7 @@ vision_msgs/Detection2D[] detections
 
 
 def finetrack_msg_dir() -> Path:
-    """The directory with finetrack_ros's ``.msg`` files.
+    """Return the directory with finetrack_ros's ``.msg`` files.
 
     Looked up, in order: ``$FINETRACK_MSG_DIR``; ``msg/`` inside the installed package
     (package data); ``msg/`` beside the package (source checkout / editable install);
@@ -120,7 +120,7 @@ def msg_types_from_dir(package: str, msg_dir: Path) -> dict:
 
 
 def vision_msgs_types() -> dict:
-    """The vision_msgs 4.x definitions of :data:`VISION_MSGS_DEFS` as rosbags type dicts."""
+    """Return the vision_msgs 4.x definitions of :data:`VISION_MSGS_DEFS` as rosbags type dicts."""
     types: dict = {}
     for name, text in VISION_MSGS_DEFS.items():
         types.update(get_types_from_msg(text, f"vision_msgs/msg/{name}"))

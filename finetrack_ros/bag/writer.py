@@ -66,7 +66,10 @@ class StampConfig:
 
 
 def _read_sequence(seq_dir: str | Path):
-    """The sequence (``finetrack_ros.mot``), its frame paths, gt rows and det rows (or None)."""
+    """Read the sequence (``finetrack_ros.mot``), its frame paths, gt rows and det rows.
+
+    The gt rows and det rows are each None when the sequence has no such file.
+    """
     seq = open_sequence(seq_dir)
     if seq.info is None:
         raise FileNotFoundError(f"{seq_dir}: not a MOTChallenge sequence (no seqinfo.ini)")

@@ -1,4 +1,4 @@
-"""``finetrack bench node``: does the node keep up with a 30 Hz, 640x480 camera?
+"""``finetrack bench node``: check that the node keeps up with a 30 Hz, 640x480 camera.
 
 Runs exactly what ``finetrack_node`` runs per frame (sensor_msgs/Image decoding with
 ``image_msg_to_bgr``, then the :class:`~finetrack_ros.pipeline.TrackingPipeline` built by
@@ -161,7 +161,7 @@ def _replay(mode: str, step, config: NodeBenchConfig) -> ModeResult:
 
 
 def _image_message(rng: np.random.Generator, frame_hw: tuple[int, int]) -> SimpleNamespace:
-    """A sensor_msgs/Image look-alike (bgr8), read by ``image_msg_to_bgr`` like the real one."""
+    """Build a sensor_msgs/Image look-alike (bgr8), read by ``image_msg_to_bgr`` as the real one."""
     height, width = frame_hw
     pixels = rng.integers(0, 256, size=(height, width, 3), dtype=np.uint8)
     return SimpleNamespace(height=height, width=width, encoding="bgr8", is_bigendian=0,

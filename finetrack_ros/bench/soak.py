@@ -1,4 +1,4 @@
-"""``finetrack bench soak``: does the node's memory stay flat over thousands of frames?
+"""``finetrack bench soak``: check that the node's memory stays flat over thousands of frames.
 
 Starts the installed ``finetrack_node`` (a subprocess, as ``ros2 run`` would, with small
 random-weight networks), feeds it frames in lock-step (publish one image, wait for its
@@ -124,9 +124,12 @@ def node_parameters(config: SoakConfig) -> dict:
 
 def soak(config: SoakConfig, on_sample: Callable[[int, float], None] | None = None
          ) -> SoakResult:
-    """Run the node for ``config.frames`` frames; RSS sampled before the first frame (index
-    0, networks loaded and active) and after every ``config.every`` frames, each sample also
-    handed to ``on_sample(frame, mb)`` as it is taken (progress of a long run)."""
+    """Run the node for ``config.frames`` frames, sampling its RSS.
+
+    RSS is sampled before the first frame (index 0, networks loaded and active) and after
+    every ``config.every`` frames, each sample also handed to ``on_sample(frame, mb)`` as it
+    is taken (progress of a long run).
+    """
     import tempfile
 
     from finetrack_ros.ros import runtime
@@ -182,7 +185,7 @@ class _Feeder:
         self.pixels = [rng.integers(0, 256, (h, w, 3), np.uint8).tobytes() for _ in range(4)]
 
     def ready(self) -> bool:
-        """The node is active (subscribes the images) and its tracks reach us."""
+        """Return True when the node is active (subscribes the images) and its tracks reach us."""
         return self.images.get_subscription_count() > 0 and \
             self.tracks.get_publisher_count() > 0
 

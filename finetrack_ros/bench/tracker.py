@@ -80,7 +80,7 @@ def ours(use_appearance: bool) -> Callable:
 
 
 def boxmot_bytetrack() -> Optional[Callable]:
-    """boxmot's ByteTrack with ByteTrack's default thresholds, or None if not installed."""
+    """Return boxmot's ByteTrack with ByteTrack's default thresholds, or None if not installed."""
     try:
         from boxmot.trackers.box.bytetrack.tracker import ByteTrack
     except ImportError:

@@ -17,8 +17,10 @@ import argparse
 
 
 def parse_pair(text: str, order: str) -> tuple[int, int]:
-    """``"608x1088"`` → ``(608, 1088)``: two positive integers; ``order`` (``"HxW"`` or
-    ``"WxH"``) only names the axes in the error message."""
+    """Parse ``"608x1088"`` → ``(608, 1088)``: two positive integers.
+
+    ``order`` (``"HxW"`` or ``"WxH"``) only names the axes in the error message.
+    """
     try:
         first, second = (int(v) for v in text.lower().split("x"))
     except ValueError:
@@ -31,26 +33,29 @@ def parse_pair(text: str, order: str) -> tuple[int, int]:
 
 
 def parse_hw(text: str) -> tuple[int, int]:
-    """A network input size ``"HxW"`` → ``(height, width)``."""
+    """Parse a network input size ``"HxW"`` → ``(height, width)``."""
     return parse_pair(text, "HxW")
 
 
 def parse_wh(text: str) -> tuple[int, int]:
-    """An image size ``"WxH"`` → ``(width, height)``."""
+    """Parse an image size ``"WxH"`` → ``(width, height)``."""
     return parse_pair(text, "WxH")
 
 
 def add_overwrite_argument(parser: argparse.ArgumentParser, what: str = "the output") -> None:
-    """``--overwrite``: without it a command refuses an existing, non-empty output
-    (checked with :func:`finetrack_ros.outputs.check_output` before any work)."""
+    """Add ``--overwrite``: without it a command refuses an existing, non-empty output.
+
+    The output is checked with :func:`finetrack_ros.outputs.check_output` before any work.
+    """
     parser.add_argument("--overwrite", action="store_true",
                         help=f"replace {what} if it exists and is not empty (default: refuse)")
 
 
 def add_module_commands(sub: argparse._SubParsersAction, package: str,
                         modules: dict[str, str], run_key: str) -> None:
-    """One sub-parser per module of ``package`` (each defines ``HELP``,
-    ``add_arguments(parser)`` and ``run(args)``); ``args.<run_key>`` is set to its ``run``.
+    """Add one sub-parser per module of ``package``; ``args.<run_key>`` is set to its ``run``.
+
+    Each module defines ``HELP``, ``add_arguments(parser)`` and ``run(args)``.
 
     ``modules`` maps the name on the command line to the module name.
     """

@@ -1,14 +1,19 @@
-"""``finetrack detect``: run YOLOX over a sequence, image folder, image or video and write
-MOTChallenge detections (``frame,-1,x,y,w,h,score,-1,-1,-1``, 1-based frames, tlwh pixels):
-the "precompute public detections" step before ``finetrack track``."""
+"""``finetrack detect``: run YOLOX over a sequence, image folder, image or video.
+
+Writes MOTChallenge detections (``frame,-1,x,y,w,h,score,-1,-1,-1``, 1-based frames, tlwh
+pixels): the "precompute public detections" step before ``finetrack track``.
+"""
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from finetrack_ros.cli.args import add_overwrite_argument, parse_hw
+
+if TYPE_CHECKING:  # numpy is imported where it is used, not when the CLI starts
+    import numpy as np
 
 HELP = "Run the YOLOX detector over frames and write MOTChallenge detections (det.txt)."
 
@@ -17,7 +22,7 @@ VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".mov", ".webm")
 
 
 def add_detector_arguments(parser: argparse.ArgumentParser) -> None:
-    """Flags that define a YOLOXDetector (shared with ``finetrack export onnx``)."""
+    """Add the flags that define a YOLOXDetector (shared with ``finetrack export onnx``)."""
     parser.add_argument("--detector", type=Path, help="ByteTrack/YOLOX checkpoint (.pth/.tar)")
     parser.add_argument("--random-weights", action="store_true",
                         help="allow running without --detector, on RANDOM weights (smoke tests)")
@@ -58,7 +63,7 @@ def parse_classes(text: str) -> tuple[int, ...]:
 
 
 def build_detector(args: argparse.Namespace, **overrides):
-    """A YOLOXDetector from the shared flags; refuses to run on random weights silently."""
+    """Build a YOLOXDetector from the shared flags; refuse to run on random weights silently."""
     import warnings
 
     from finetrack_ros.detector import SIZES, YOLOXDetector

@@ -76,7 +76,7 @@ def build_pairs(gts, results, gt_topic: str, results_topic: str, tmp: Path) -> l
 
 
 def is_bag(path: Path) -> bool:
-    """A rosbag2: a folder with metadata.yaml, or an .mcap / .db3 file."""
+    """Check whether ``path`` is a rosbag2: a folder with metadata.yaml, or an .mcap / .db3 file."""
     path = Path(path)
     return (path.is_dir() and (path / "metadata.yaml").is_file()) or \
         path.suffix in (".mcap", ".db3")

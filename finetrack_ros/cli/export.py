@@ -1,5 +1,8 @@
-"""``finetrack export onnx``: export the detector or the Re-ID network to ONNX and check the
-file in ONNX Runtime against PyTorch (max abs diff printed; exit code 2 above tolerance)."""
+"""``finetrack export onnx``: export the detector or the Re-ID network to ONNX.
+
+The file is then checked in ONNX Runtime against PyTorch (max abs diff printed; exit code 2
+above tolerance).
+"""
 from __future__ import annotations
 
 import argparse

@@ -51,10 +51,9 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from finetrack_ros.detector import YOLOXDetector
+    from finetrack_ros.outputs import DIRECTORY, check_output
     from finetrack_ros.train.yolox_eval import evaluate_detector
     from finetrack_ros.train.yolox_trainer import DetectorTrainConfig, DetectorTrainer
-
-    from finetrack_ros.outputs import DIRECTORY, check_output
 
     out = check_output(args.out, kind=DIRECTORY, overwrite=args.overwrite)
     if args.init:  # a bad --init is refused before scenes are generated and data is read

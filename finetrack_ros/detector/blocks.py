@@ -46,7 +46,7 @@ class DWConv(nn.Module):
 
 
 def conv_type(depthwise: bool) -> type:
-    """The k×k conv used by a model: :class:`DWConv` for nano, :class:`BaseConv` otherwise."""
+    """Return the k×k conv of a model: :class:`DWConv` for nano, :class:`BaseConv` otherwise."""
     return DWConv if depthwise else BaseConv
 
 
@@ -127,7 +127,7 @@ class Focus(nn.Module):
 
 @torch.no_grad()
 def _fold_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
-    """A conv with bias equal to ``bn(conv(x))`` in eval mode."""
+    """Return a conv with bias equal to ``bn(conv(x))`` in eval mode."""
     fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
                       conv.padding, groups=conv.groups, bias=True).to(conv.weight.device)
     scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)  # (C_out,)

@@ -99,7 +99,7 @@ def batched_nms(boxes: torch.Tensor, scores: torch.Tensor, class_ids: torch.Tens
 
 def postprocess(predictions: torch.Tensor, config: PostprocessConfig
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Decoded predictions of one image → kept detections in network-input pixels.
+    """Turn the decoded predictions of one image into kept detections in network-input pixels.
 
     Args:
         predictions: (A, 5 + C) rows ``[cx, cy, w, h, obj, cls_1..cls_C]``, probabilities.

@@ -61,7 +61,7 @@ class YOLOX(nn.Module):
 
 
 def check_size(size: str) -> YOLOXSize:
-    """The :class:`YOLOXSize` of a size name, or a ValueError listing the valid names."""
+    """Return the :class:`YOLOXSize` of a size name; raise ValueError listing the valid names."""
     if size not in SIZES:
         raise ValueError(f"unknown YOLOX model size {size!r}; choose one of {list(SIZES)}")
     return SIZES[size]

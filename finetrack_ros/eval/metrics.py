@@ -46,8 +46,11 @@ class SequencePair:
 
 
 def detect_benchmark(gt_path: Path) -> str:
-    """'MOT17' when column 8 holds MOT16/17 class ids (integers 1..12) on every row, else
-    'MOT15' (2DMOT2015 GT has -1 or world coordinates there)."""
+    """Return the benchmark of the GT file ``gt_path``: 'MOT17' or 'MOT15'.
+
+    'MOT17' when column 8 holds MOT16/17 class ids (integers 1..12) on every row, else
+    'MOT15' (2DMOT2015 GT has -1 or world coordinates there).
+    """
     classes = read_mot_txt(gt_path)[:, CLASS]
     is_class = (classes == np.round(classes)) & (classes >= 1) & (classes <= MAX_CLASS_ID)
     return "MOT17" if len(classes) and bool(np.all(is_class)) else "MOT15"
@@ -118,9 +121,11 @@ def _make_dataset(trackeval, root: Path, pairs: Sequence[SequencePair], benchmar
 
 
 def check_rows(path: Path, num_frames: Optional[int] = None) -> np.ndarray:
-    """The rows of a GT or results file, refused (ValueError naming file and line) when
-    TrackEval cannot score them: a non-finite id/box/score, one id twice in a frame, or a
-    frame after ``num_frames`` (the sequence's length, when known)."""
+    """Return the rows of a GT or results file, refused when TrackEval cannot score them.
+
+    Refused with a ValueError naming file and line: a non-finite id/box/score, one id twice
+    in a frame, or a frame after ``num_frames`` (the sequence's length, when known).
+    """
     rows, lines = read_mot_lines(path)
     problems = (
         (~np.isfinite(rows[:, ID:CONF + 1]).all(axis=1), "non-finite id, box or score"),

@@ -38,7 +38,7 @@ def write_csv(results: dict[str, dict[str, float]], path: str | Path) -> Path:
 
 def plot_metrics(results: dict[str, dict[str, float]], path: str | Path,
                  columns: Sequence[str] = ("HOTA", "DetA", "AssA", "MOTA", "IDF1")) -> Path:
-    """Grouped bar chart of the fraction metrics per sequence (percent)."""
+    """Plot a grouped bar chart of the fraction metrics per sequence (percent)."""
     import matplotlib
 
     matplotlib.use("Agg")
