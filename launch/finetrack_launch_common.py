@@ -50,7 +50,7 @@ NODE_ARGUMENTS = [
     ("detections_topic", "/detections", "vision_msgs/Detection2DArray topic of an external "
      "detector (with external_detections:=true)"),
     ("params_file", "", "ROS 2 parameter file of the node; empty: config/demo.yaml with the "
-     "shipped demo weights when detector_weights is empty, else config/finetrack.yaml"),
+     "shipped demo weights when no weights are given, else config/finetrack.yaml"),
     ("detector_weights", "", "YOLOX checkpoint; empty: the params file's detector.checkpoint "
      "(the shipped demo weights with the default params file)"),
     ("reid_weights", "", "FineTrack Re-ID checkpoint; empty: the params file's "
@@ -111,11 +111,11 @@ def namespace_prefix(namespace):
 def params_and_overrides(args, use_sim_time):
     """(params file, parameter overrides, demo?) from the launch arguments.
 
-    With neither params_file nor detector_weights given the node runs the shipped demo
-    weights with config/demo.yaml; an empty weights argument keeps the params file's value.
+    With no params_file and no weights given the node runs the shipped demo weights with
+    config/demo.yaml; an empty weights argument keeps the params file's value.
     """
     share = get_package_share_directory(PACKAGE)
-    demo = not args["params_file"] and not args["detector_weights"]
+    demo = not (args["params_file"] or args["detector_weights"] or args["reid_weights"])
     params_file = args["params_file"] or os.path.join(
         share, "config", DEMO_PARAMS if demo else FULL_PARAMS)
     overrides = {"autostart": False, "use_sim_time": use_sim_time,
