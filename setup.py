@@ -1,4 +1,7 @@
-"""pip install of finetrack_ros without ROS: ``pip install -e .`` (the ROS build uses CMakeLists.txt)."""
+"""pip install of finetrack_ros without ROS: ``pip install -e .``.
+
+The ROS build uses CMakeLists.txt.
+"""
 from glob import glob
 
 from setuptools import find_packages, setup
@@ -6,7 +9,8 @@ from setuptools import find_packages, setup
 setup(
     name="finetrack_ros",
     version="0.1.0",
-    description="FineTrack multi-object tracker (CVPR 2023) for ROS 2: YOLOX + part-based Re-ID + ByteTrack",
+    description=("FineTrack multi-object tracker (CVPR 2023) for ROS 2: "
+                 "YOLOX + part-based Re-ID + ByteTrack"),
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["finetrack_ros", "finetrack_ros.*"]),

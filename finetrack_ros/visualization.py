@@ -28,7 +28,7 @@ class DrawConfig:
 
 
 def color_for_id(track_id: int) -> tuple[int, int, int]:
-    """A stable, saturated BGR colour (0-255 ints) for a track id."""
+    """Return a stable, saturated BGR colour (0-255 ints) for a track id."""
     hue = (int(track_id) * _GOLDEN_RATIO_CONJUGATE) % 1.0
     r, g, b = colorsys.hsv_to_rgb(hue, 0.85, 0.95)
     return int(b * 255), int(g * 255), int(r * 255)
@@ -48,8 +48,10 @@ class TrailHistory:
         self.points: dict[int, deque] = {}
 
     def update(self, tracks: Iterable) -> dict[int, deque]:
-        """Add the centers of ``tracks`` (objects with ``track_id`` and ``xyxy``); drop
-        the trails of ids not seen this frame. Returns id → deque of (x, y) pixels."""
+        """Add the centers of ``tracks`` (objects with ``track_id`` and ``xyxy``).
+
+        Drop the trails of ids not seen this frame. Returns id → deque of (x, y) pixels.
+        """
         seen = set()
         for track in tracks:
             x1, y1, x2, y2 = np.asarray(track.xyxy, np.float64)[:4]

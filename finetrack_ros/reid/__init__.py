@@ -1,5 +1,7 @@
 """FineTrack Re-ID (Ren et al., CVPR 2023): ResNet, FAFPN, MPMG part heads, FeatureExtractor.
 
+Usage::
+
     model = load_reid(path, device) or FineTrackReID(ReIDConfig(...))
     extractor = FeatureExtractor(model, device="cpu", fp16=False)
     features = extractor(frame_bgr, boxes_xyxy)  # (N, D) float32, unit rows

@@ -1,5 +1,7 @@
-"""Embedding head with a BNNeck (Luo et al., "Bag of Tricks and a Strong Baseline for Deep
-Person Re-identification", CVPRW 2019).
+"""Embedding head with a BNNeck.
+
+From Luo et al., "Bag of Tricks and a Strong Baseline for Deep Person Re-identification",
+CVPRW 2019.
 
 feature (N, in) -> linear embedding (N, E) -> BatchNorm1d -> (N, E) -> classifier (N, C).
 The triplet loss uses the embedding before the BN, the identity loss the logits after it,

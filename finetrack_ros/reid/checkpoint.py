@@ -71,7 +71,7 @@ def save_reid_for_inference(src: str | Path, dst: str | Path, fp16: bool = True)
 
 
 def read_reid_checkpoint(path: str | Path) -> dict[str, Any]:
-    """The raw checkpoint dict, after checking it is a FineTrack Re-ID file.
+    """Read the raw checkpoint dict, after checking it is a FineTrack Re-ID file.
 
     Raises:
         FileNotFoundError: if ``path`` does not exist.

@@ -124,7 +124,7 @@ class ReIDConfig:
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> "ReIDConfig":
-        """A named preset (see ``PRESETS``) with some fields overridden."""
+        """Return a named preset (see ``PRESETS``) with some fields overridden."""
         if name not in PRESETS:
             raise ValueError(f"ReIDConfig preset {name!r} unknown; choose one of {sorted(PRESETS)}")
         return cls(**{**PRESETS[name], **overrides})

@@ -77,7 +77,7 @@ def upload_frame(frame_bgr: np.ndarray, device: torch.device | str) -> torch.Ten
 
 def boxes_to_grid(boxes_xyxy: torch.Tensor, image_hw: tuple[int, int],
                   crop_hw: tuple[int, int]) -> torch.Tensor:
-    """Sampling grid of every box, for ``grid_sample(align_corners=False)``.
+    """Compute the sampling grid of every box, for ``grid_sample(align_corners=False)``.
 
     Args:
         boxes_xyxy: (N, 4) float pixels of the image.

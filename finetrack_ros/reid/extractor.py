@@ -61,9 +61,11 @@ class FeatureExtractor:
     @torch.inference_mode()
     def with_visibility(self, frame_bgr: np.ndarray, boxes_xyxy: np.ndarray,
                         occluders_xyxy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Embeddings (N, D) as :meth:`__call__`, and part visibility (N, K) in [0, 1] from
-        the part masks and the boxes in front (:mod:`.visibility`); zero rows for skipped
-        boxes."""
+        """Compute embeddings (N, D) as :meth:`__call__` and part visibility (N, K) in [0, 1].
+
+        The visibility comes from the part masks and the boxes in front (:mod:`.visibility`);
+        zero rows for skipped boxes.
+        """
         check_frame(frame_bgr)
         boxes = np.asarray(boxes_xyxy, np.float32).reshape(-1, 4)
         features = np.zeros((len(boxes), self.dim), np.float32)

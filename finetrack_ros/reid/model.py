@@ -17,7 +17,7 @@ from .part_heads import MPMG
 
 
 def fuse_embedding(part_features: torch.Tensor, global_feature: torch.Tensor) -> torch.Tensor:
-    """The inference embedding: L2-normalised parts and global, concatenated, normalised.
+    """Build the inference embedding: L2-normalised parts and global, concatenated, normalised.
 
     Args:
         part_features: (N, K, E); global_feature: (N, E) (post-BNNeck features).
@@ -70,8 +70,10 @@ class FineTrackReID(nn.Module):
         return self.config.output_dim
 
     def embed_with_masks(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Eval-mode embedding (N, (K+1) E) and the part masks (N, K, H/4, W/4) in [0, 1]
-        (what occlusion-aware matching weighs the parts with)."""
+        """Return the eval-mode embedding (N, (K+1) E) and the part masks (N, K, H/4, W/4).
+
+        The masks are in [0, 1] (what occlusion-aware matching weighs the parts with).
+        """
         if self.training:
             raise ValueError("FineTrackReID.embed_with_masks: call model.eval() first")
         outputs = self._outputs(images)

@@ -1,4 +1,7 @@
-"""rclpy ``sensor_msgs`` image messages from numpy (the codec is :mod:`finetrack_ros.image_codec`)."""
+"""rclpy ``sensor_msgs`` image messages from numpy.
+
+The codec is :mod:`finetrack_ros.image_codec`.
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -16,7 +19,7 @@ def numpy_to_image_msg(
     step: int | None = None,
     is_bigendian: bool = False,
 ) -> Image:
-    """A ``sensor_msgs.msg.Image`` holding ``pixels`` (see :func:`image_codec.image_fields`)."""
+    """Wrap ``pixels`` in a ``sensor_msgs.msg.Image`` (see :func:`image_codec.image_fields`)."""
     msg = Image(**image_fields(pixels, encoding, step, is_bigendian))
     if header is not None:
         msg.header = header
@@ -24,7 +27,7 @@ def numpy_to_image_msg(
 
 
 def bgr_to_compressed_msg(bgr: np.ndarray, fmt: str = "png", header: Any = None) -> CompressedImage:
-    """A ``sensor_msgs.msg.CompressedImage`` of (H, W, 3) uint8 BGR, ``fmt`` 'png'/'jpeg'."""
+    """Encode (H, W, 3) uint8 BGR as a ``sensor_msgs.msg.CompressedImage``, ``fmt`` 'png'/'jpeg'."""
     msg = CompressedImage(**compressed_fields(bgr, fmt))
     if header is not None:
         msg.header = header

@@ -93,8 +93,9 @@ class OnlineReplayResult:
 
 
 class VideoSink:
-    """Writes every sensor_msgs/Image of a topic into an MP4 (written as ``.partial``, renamed
-    by :meth:`close`).
+    """Writes every sensor_msgs/Image of a topic into an MP4.
+
+    The file is written as ``.partial`` and renamed by :meth:`close`.
 
     Args:
         session: rclpy node owning the subscription.
@@ -140,7 +141,9 @@ class VideoSink:
 
 
 def _image_setup(bag_path: Path, config: OnlineReplayConfig) -> tuple[dict, dict, list, set]:
-    """(node parameters, remaps, image header stamps, indices of the images the node will
+    """Set up the bag's image topic: node parameters, remaps, image stamps, tracked images.
+
+    Returns (node parameters, remaps, image header stamps, indices of the images the node will
     track) for the bag's image topic; the last comes from the pairing the node does.
     """
     with BagReader(bag_path) as bag:
@@ -229,7 +232,7 @@ def _drained(recorder: TopicRecorder, sink: Optional[VideoSink], tracks_topic: s
 
 
 def _wait_until_ready(session, proc, player, recorder, sink, inputs, config) -> None:
-    """The node is active (subscribes our inputs) and its outputs reach our subscriptions."""
+    """Wait until the node is active (subscribes our inputs) and outputs to our subscriptions."""
     player.wait_for_subscribers(inputs, config.startup_timeout_s, proc.check_running)
     outputs_ready = session.spin_until(
         lambda: recorder.publisher_count() > 0 and

@@ -66,7 +66,7 @@ class Appearance:
 
 
 def _colour(rng: np.random.Generator, table: np.ndarray, avoid: int = -1) -> tuple[int, ...]:
-    """A jittered colour from ``table``, not the entry ``avoid`` (index)."""
+    """Pick a jittered colour from ``table``, not the entry ``avoid`` (index)."""
     choices = [i for i in range(len(table)) if i != avoid]
     base = table[rng.choice(choices)]
     shade = base + rng.integers(-SHADE_JITTER, SHADE_JITTER + 1, 3)
@@ -114,7 +114,7 @@ def sample_appearances(
 
 
 def _differing_copy(rng: np.random.Generator, twin: Appearance) -> Appearance:
-    """A new identity wearing ``twin``'s shirt but different elsewhere."""
+    """Make a new identity wearing ``twin``'s shirt but different elsewhere."""
     while True:
         other = random_appearance(rng)
         trousers_differ = int(np.abs(np.subtract(other.trousers, twin.trousers)).sum()) > 120

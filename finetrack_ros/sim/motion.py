@@ -61,14 +61,14 @@ class Walker:
         return config.person_height(self.foot_y(config)) * self.appearance.height_scale
 
     def speed_px(self, config: SceneConfig) -> float:
-        """Walking speed in pixels per frame at the current depth."""
+        """Return the walking speed in pixels per frame at the current depth."""
         return config.walk_speed * self.height_px(config) * self.speed_factor / config.fps
 
 
 def place_walkers(config: SceneConfig, appearances: list[Appearance],
                   meet_points: list[tuple[float, float]], rng: np.random.Generator
                   ) -> list[Walker]:
-    """Initial walkers: crossing pairs first, the rest scattered over the first frame.
+    """Place the initial walkers: crossing pairs first, the rest scattered over the first frame.
 
     Args:
         config: the scene.

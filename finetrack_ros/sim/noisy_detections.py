@@ -18,7 +18,7 @@ FALSE_POSITIVE_ASPECT = (0.3, 0.5)  # their width / height
 
 def noisy_detections(truth: FrameTruth, noise: DetectionNoiseConfig, image_size: tuple[int, int],
                      rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Detections of one frame.
+    """Simulate the detections of one frame.
 
     Args:
         truth: the frame's ground truth.

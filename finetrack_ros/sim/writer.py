@@ -75,7 +75,7 @@ def write_sequence(out_dir: str | Path, config: SceneConfig, name: str | None = 
 
 
 def _remove_sequence_files(out: Path) -> None:
-    """The files :func:`write_sequence` writes, so a shorter new scene leaves no old frames."""
+    """Remove the files of :func:`write_sequence`, so a shorter new scene leaves no old frames."""
     images = out / IMAGE_DIR
     if images.is_dir():
         for path in images.glob(f"*{IMAGE_EXT}"):

@@ -227,8 +227,9 @@ class ByteTracker:
         self._removed_ids &= {t.track_id for t in self.tracked_tracks + self.lost_tracks}
 
     def _output(self) -> list[Track]:
-        """Activated tracked tracks whose box passes min_box_area and, for aspect_ratio_classes,
-        aspect_ratio_thresh.
+        """Return the activated tracked tracks whose box passes the output filters.
+
+        The filters are min_box_area and, for aspect_ratio_classes, aspect_ratio_thresh.
         """
         cfg = self.config
         for track in self.tracked_tracks + self.lost_tracks:
@@ -282,8 +283,10 @@ class ByteTracker:
         return cost
 
     def _visibility(self, tracks: list[Track], dets: _Dets):
-        """(N, K), (M, K) part visibility for ``part_weighting: visibility``, else (None,
-        None). Tracks that never saw visibility count every part fully."""
+        """Return the (N, K), (M, K) part visibility for ``part_weighting: visibility``.
+
+        Else (None, None). Tracks that never saw visibility count every part fully.
+        """
         if self.config.part_weighting != "visibility" or dets.visibility is None:
             return None, None
         parts = dets.visibility.shape[1]
@@ -346,9 +349,11 @@ class ByteTracker:
 
 
 def remove_duplicates(tracked: list[Track], lost: list[Track], max_iou_dist: float):
-    """ByteTrack's ``remove_duplicate_stracks``: for each tracked/lost pair with IoU distance
-    below ``max_iou_dist`` drop the shorter one (``frame_id - start_frame``; ties drop the
-    tracked one). Returns the filtered (tracked, lost) lists, order kept.
+    """Drop duplicate tracks, as ByteTrack's ``remove_duplicate_stracks`` does.
+
+    For each tracked/lost pair with IoU distance below ``max_iou_dist`` drop the shorter one
+    (``frame_id - start_frame``; ties drop the tracked one). Returns the filtered (tracked,
+    lost) lists, order kept.
     """
     dist = iou_distance(_boxes(tracked), _boxes(lost))
     drop_tracked, drop_lost = set(), set()
@@ -371,7 +376,7 @@ def _boxes(tracks: list[Track]) -> np.ndarray:
 
 
 def _joint(a: list[Track], b: list[Track]) -> list[Track]:
-    """``a`` followed by the tracks of ``b`` whose id is not in ``a`` (ByteTrack's order)."""
+    """Return ``a`` followed by the tracks of ``b`` whose id is not in ``a`` (ByteTrack's order)."""
     ids = {t.track_id for t in a}
     return a + [t for t in b if t.track_id not in ids]
 

@@ -22,7 +22,7 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from finetrack_ros.tracker.kalman import ASPECT, CX, CY, HEIGHT, V_ASPECT, V_CX, V_CY, V_HEIGHT
+from finetrack_ros.tracker.kalman import ASPECT, CX, CY, HEIGHT, V_ASPECT, V_CX, V_HEIGHT
 
 METHODS = ("none", "sparse", "ecc")
 IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])

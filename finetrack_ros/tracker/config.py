@@ -14,8 +14,10 @@ import yaml
 
 
 def _param(default: Any, low: Optional[float], high: Optional[float], doc: str, **kw: Any):
-    """A TrackerConfig field with its valid range [low, high] and a one-line description
-    (read by the node's parameter table, the CLI's ``--set`` and YAML loading alike).
+    """Declare a TrackerConfig field with its valid range [low, high] and a one-line description.
+
+    The range and description are read by the node's parameter table, the CLI's ``--set`` and
+    YAML loading alike.
     """
     return field(default=default, metadata={"low": low, "high": high, "doc": doc, **kw})
 
@@ -147,8 +149,10 @@ class TrackerConfig:
         return cls.from_mapping(data, source=str(path))
 
     def replace(self, values: Mapping[str, Any], source: str = "override") -> "TrackerConfig":
-        """A copy with ``values`` applied; each value is checked against the field's type and
-        range, and errors name ``source`` and the key.
+        """Return a copy with ``values`` applied.
+
+        Each value is checked against the field's type and range, and errors name ``source``
+        and the key.
         """
         fields = {f.name: f for f in dataclasses.fields(self)}
         changes = {}

@@ -64,8 +64,10 @@ class IdentityGallery:
             del self.entries[track_id]
 
     def take_back(self, tracks: list, max_distance: float) -> list[tuple]:
-        """Give newly confirmed ``tracks`` the ids of matching entries; returns the
-        (track, old id) pairs applied. Matching is one-to-one (Hungarian) on 1 - cos.
+        """Give newly confirmed ``tracks`` the ids of matching entries.
+
+        Returns the (track, old id) pairs applied. Matching is one-to-one (Hungarian) on
+        1 - cos.
 
         Entries are removed tracks and a track is confirmed one frame after it starts, so a
         new track never overlaps in time with the track whose id it takes (that one was

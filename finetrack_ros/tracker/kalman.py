@@ -42,7 +42,7 @@ class KalmanFilter:
         self.update_mat = np.eye(NDIM, 2 * NDIM)  # (4, 8) z = H x
 
     def initiate(self, measurements: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """New tracks from unassociated measurements.
+        """Create new tracks from unassociated measurements.
 
         Args:
             measurements: (N, 4) (cx, cy, a, h).

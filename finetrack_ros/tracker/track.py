@@ -95,8 +95,9 @@ class Track:
 
     # --- life cycle (ByteTrack's STrack.update / re_activate / mark_*) ---
     def apply_match(self, score: float, class_id: int, frame_id: int, reactivate: bool) -> None:
-        """Bookkeeping after the Kalman update with a matched detection (features: see
-        :func:`update_features`).
+        """Do the bookkeeping after the Kalman update with a matched detection.
+
+        Features: see :func:`update_features`.
         """
         self.tracklet_len = 0 if reactivate else self.tracklet_len + 1
         self.state = TrackState.TRACKED
@@ -118,8 +119,10 @@ class Track:
 
 
 def update_visibility(tracks: list[Track], visibility: np.ndarray, momentum: float) -> None:
-    """EMA of part visibility (N, K) in [0, 1], like the features: a part seen rarely keeps a
-    low weight. A track without visibility takes the new one."""
+    """Update the EMA of part visibility (N, K) in [0, 1], like the features.
+
+    A part seen rarely keeps a low weight. A track without visibility takes the new one.
+    """
     for track, row in zip(tracks, np.asarray(visibility, np.float32)):
         old = track.visibility if track.visibility is not None else row
         track.visibility = momentum * old + (1.0 - momentum) * row

@@ -36,7 +36,7 @@ def is_trainer_checkpoint(raw: Any) -> bool:
 
 
 def read_trainer_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict:
-    """The raw ``last.pt`` dict; ValueError naming the file if it is not one."""
+    """Read the raw ``last.pt`` dict; raise ValueError naming the file if it is not one."""
     raw = load_torch_file(path, "train-reid checkpoint", map_location)
     if not is_trainer_checkpoint(raw):
         found = raw.get("format") if isinstance(raw, dict) else type(raw).__name__
@@ -47,7 +47,7 @@ def read_trainer_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict
 
 def load_trained_model(path: str | Path, device: str = "cpu",
                        raw: Optional[dict] = None) -> torch.nn.Module:
-    """The network of a ``train-reid`` checkpoint (``last.pt``) or a ``save_reid`` file.
+    """Load the network of a ``train-reid`` checkpoint (``last.pt``) or a ``save_reid`` file.
 
     ``raw`` is the already-read file content (saves reading a large ``last.pt`` twice).
     """

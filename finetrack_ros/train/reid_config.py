@@ -160,9 +160,12 @@ def config_from_dict(tree: dict[str, Any], source: str = "config") -> TrainReIDC
 
 def load_train_config(path: str | Path | None = None, overrides: list[str] | None = None,
                       base: dict[str, Any] | None = None) -> TrainReIDConfig:
-    """Read a YAML config (else ``base``, a ``to_dict()`` tree, else the defaults) and apply
-    ``key.sub=value`` overrides, whose values are parsed as YAML (``optim.lr=1e-3``,
-    ``data.val_sequences=[MOT17-02-FRCNN]``)."""
+    """Read a YAML config and apply ``key.sub=value`` overrides.
+
+    Without ``path``, start from ``base`` (a ``to_dict()`` tree), else from the defaults. The
+    override values are parsed as YAML (``optim.lr=1e-3``,
+    ``data.val_sequences=[MOT17-02-FRCNN]``).
+    """
     tree: dict[str, Any] = copy.deepcopy(base) if base else {}
     source = "checkpoint config" if base else "defaults"
     if path is not None:

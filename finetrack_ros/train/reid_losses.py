@@ -74,7 +74,7 @@ def hardest_pairs(features: torch.Tensor, labels: torch.Tensor):
 
 def batch_hard_triplet_loss(features: torch.Tensor, labels: torch.Tensor, margin: float,
                             normalize: bool = False) -> torch.Tensor:
-    """mean over valid anchors of max(0, d(a, hardest p) - d(a, hardest n) + margin).
+    """Return the mean over valid anchors of max(0, d(a, hardest p) - d(a, hardest n) + margin).
 
     Zero (with a graph) when no anchor has both a positive and a negative.
     """

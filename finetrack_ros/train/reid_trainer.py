@@ -27,8 +27,12 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from finetrack_ros.train.reid_checkpoint import (CHECKPOINT_FORMAT, build_reid_model,
-                                                 model_config, read_trainer_checkpoint)
+from finetrack_ros.train.reid_checkpoint import (
+    CHECKPOINT_FORMAT,
+    build_reid_model,
+    model_config,
+    read_trainer_checkpoint,
+)
 from finetrack_ros.train.reid_config import OptimConfig, TrainReIDConfig
 from finetrack_ros.train.reid_dataset import ReIDCropDataset, load_reid_splits
 from finetrack_ros.train.reid_eval import evaluate_reid

@@ -17,8 +17,8 @@ import numpy as np
 from finetrack_ros.mot import CLASS as GT_CLASS
 from finetrack_ros.mot import CONF as GT_CONF
 from finetrack_ros.mot import FRAME as GT_FRAME
-from finetrack_ros.mot import H as GT_H
 from finetrack_ros.mot import VISIBILITY as GT_VIS
+from finetrack_ros.mot import H as GT_H
 from finetrack_ros.mot import X as GT_X
 from finetrack_ros.mot import open_sequence, read_mot_txt
 

@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from finetrack_ros.structures import Detections
 from finetrack_ros.mot import open_sequence, read_mot_txt
+from finetrack_ros.structures import Detections
 from finetrack_ros.train.yolox_data import GT_FRAME, frame_targets
 
 TRUE_POSITIVE, FALSE_POSITIVE, IGNORED = 1, 0, -1

@@ -156,7 +156,7 @@ class DetectorTrainer:
         self.iteration = 0
 
     def batch(self) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
-        """A random augmented batch: inputs (B, 3, H, W) and per-image (boxes, classes)."""
+        """Draw a random augmented batch: inputs (B, 3, H, W) and per-image (boxes, classes)."""
         picks = self.rng.integers(len(self.samples), size=self.config.batch_size)
         images, targets = [], []
         for index in picks:
