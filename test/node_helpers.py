@@ -1,5 +1,8 @@
-"""Shared pieces of the finetrack_node tests (test_node_*.py): how to start the node,
-message builders, service calls. Uses ros_helpers for processes and the rclpy test node."""
+"""Shared pieces of the finetrack_node tests (test_node_*.py).
+
+How to start the node, message builders, service calls. Uses ros_helpers for processes and
+the rclpy test node.
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -89,7 +92,7 @@ def change_state(test_node, transition: str, node: str = NODE) -> bool:
 
 
 def get_parameters(test_node, names: list[str], node: str = NODE) -> dict[str, Any]:
-    """Current values of the node's parameters (via its get_parameters service)."""
+    """Get the current values of the node's parameters (via its get_parameters service)."""
     from rcl_interfaces.srv import GetParameters
     from rclpy.parameter import parameter_value_to_python
 

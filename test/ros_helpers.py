@@ -47,7 +47,7 @@ DEFAULT_TIMEOUT_S = 20.0
 
 
 def ros_required() -> bool:
-    """True when ROS tests must fail rather than skip (``FINETRACK_REQUIRE_ROS=1``)."""
+    """Return True when ROS tests must fail rather than skip (``FINETRACK_REQUIRE_ROS=1``)."""
     return os.environ.get(REQUIRE_ROS_VAR, "0") not in ("", "0")
 
 
@@ -59,8 +59,10 @@ def ros_unavailable(reason: str) -> None:
 
 
 def import_ros_module(name: str) -> Any:
-    """``pytest.importorskip`` for a ROS module (``sensor_msgs.msg``, ``rclpy``, ...): the
-    module, or skip when it is missing, but fail under ``FINETRACK_REQUIRE_ROS=1``.
+    """Import a ROS module (``sensor_msgs.msg``, ``rclpy``, ...) as ``pytest.importorskip``.
+
+    Returns the module, or skips when it is missing, but fails under
+    ``FINETRACK_REQUIRE_ROS=1``.
     """
     try:
         return importlib.import_module(name)
@@ -80,7 +82,7 @@ class RosInstall:
 
 
 def find_install(root: Path | None = None) -> RosInstall:
-    """The sourced colcon install of finetrack_ros, or skip/fail saying what is missing."""
+    """Find the sourced colcon install of finetrack_ros, or skip/fail saying what is missing."""
     try:
         import rclpy  # noqa: F401
     except ImportError as err:
@@ -101,20 +103,21 @@ def find_install(root: Path | None = None) -> RosInstall:
 
 @pytest.fixture(scope="session")
 def ros_install() -> RosInstall:
-    """The sourced colcon install (skips, or fails under FINETRACK_REQUIRE_ROS=1)."""
+    """Return the sourced colcon install (skips, or fails under FINETRACK_REQUIRE_ROS=1)."""
     return find_install()
 
 
 @pytest.fixture
 def rclpy_node(ros_install: RosInstall) -> Iterator[RclpyTestNode]:
-    """An rclpy node in the test process, on this run's domain."""
+    """Yield an rclpy node in the test process, on this run's domain."""
     with rclpy_test_node() as test_node:
         yield test_node
 
 
 def ros_environment(overrides: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment for ROS processes of this test run (:func:`runtime.ros_environment` on
-    this run's domain).
+    """Return the environment for ROS processes of this test run.
+
+    That is :func:`runtime.ros_environment` on this run's domain.
     """
     return runtime.ros_environment(DOMAIN_ID, overrides)
 
@@ -159,7 +162,7 @@ class RclpyTestNode(runtime.RclpySession):
 
 @contextmanager
 def rclpy_test_node(name: str = "finetrack_test") -> Iterator[RclpyTestNode]:
-    """A node on this run's domain (see :func:`ros_environment`), shut down on exit."""
+    """Yield a node on this run's domain (see :func:`ros_environment`), shut down on exit."""
     with runtime.rclpy_session(name, DOMAIN_ID) as session:
         yield RclpyTestNode(session.node, session.executor)
 

@@ -10,13 +10,13 @@ from bag_scene import FPS, OBJECTS, make_mot_sequence
 from rosbags.rosbag2 import Reader
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
-from finetrack_ros.image_codec import image_msg_to_bgr as image_from_msg
-from finetrack_ros.messages import make_header
 from finetrack_ros.bag.mot_export import bag_topic_to_mot
 from finetrack_ros.bag.reader import BagReader, play
 from finetrack_ros.bag.typestore import VISION_MSGS_DEFS, build_typestore, finetrack_msg_dir
 from finetrack_ros.bag.writer import StampConfig, write_mot_bag, write_video_bag
 from finetrack_ros.cli import main
+from finetrack_ros.image_codec import image_msg_to_bgr as image_from_msg
+from finetrack_ros.messages import make_header
 
 FRAMES = 5
 

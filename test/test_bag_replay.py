@@ -97,8 +97,10 @@ def test_missing_detections_topic_fails_cleanly(scene_bag, tmp_path) -> None:
 
 
 def _first_frame_births_only(gt_rows: np.ndarray) -> bool:
-    """True when every evaluated pedestrian is present on frame 1 (ByteTrack confirms tracks
-    born later only on their second frame, so those cost one FN each by design).
+    """Return True when every evaluated pedestrian is present on frame 1.
+
+    ByteTrack confirms tracks born later only on their second frame, so those cost one FN
+    each by design.
     """
     rows = gt_rows[(gt_rows[:, CONF] != 0) & (gt_rows[:, CLASS] == 1)]
     first = {int(i): int(rows[rows[:, ID] == i, FRAME].min()) for i in np.unique(rows[:, ID])}

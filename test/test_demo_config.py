@@ -1,5 +1,8 @@
-"""``finetrack demo`` pieces that need no ROS: model choice, node parameters shared with the
-IoU-only baseline, output folder rules, the comparison chart, the player's helpers."""
+"""``finetrack demo`` pieces that need no ROS.
+
+Model choice, node parameters shared with the IoU-only baseline, output folder rules, the
+comparison chart, the player's helpers.
+"""
 from __future__ import annotations
 
 from pathlib import Path

@@ -18,7 +18,7 @@ def _detector(path, size="nano", num_classes=1) -> YOLOXDetector:
 
 @pytest.fixture(scope="module")
 def trained_nano() -> torch.nn.Module:
-    """A nano with non-default weights and BN statistics, as a trained checkpoint would be."""
+    """Build a nano with non-default weights and BN statistics, as a trained checkpoint would be."""
     torch.manual_seed(1)
     model = build_yolox("nano", 1)
     with torch.no_grad():

@@ -12,7 +12,7 @@ from finetrack_ros.detector import build_yolox
 
 @pytest.fixture(scope="module")
 def confident_nano(tmp_path_factory):
-    """A nano checkpoint whose head fires everywhere with score ~1 on class 0."""
+    """Save a nano checkpoint whose head fires everywhere with score ~1 on class 0."""
     model = build_yolox("nano", 2)
     with torch.no_grad():
         for pred in list(model.head.obj_preds) + list(model.head.cls_preds):

@@ -38,7 +38,7 @@ def csp_keys(prefix: str, n: int, depthwise: bool) -> list[str]:
 
 
 def expected_keys(size: str) -> set[str]:
-    """The state-dict keys of an official YOLOX/ByteTrack checkpoint of ``size``."""
+    """Return the state-dict keys of an official YOLOX/ByteTrack checkpoint of ``size``."""
     n, dw = BOTTLENECKS[size], DEPTHWISE[size]
     bb = "backbone.backbone"
     keys = base_conv_keys(f"{bb}.stem.conv")

@@ -1,5 +1,7 @@
-"""Pre/post-processing: letterbox and its inverse, NMS against a brute-force reference,
-and the whole detector on a synthetic and a real frame."""
+"""Pre/post-processing: letterbox and its inverse, NMS against a brute-force reference.
+
+Also the whole detector on a synthetic and a real frame.
+"""
 from __future__ import annotations
 
 import cv2
@@ -90,8 +92,11 @@ def test_postprocess_filters_by_obj_times_cls() -> None:
 
 
 def _grid_detector(input_size=(64, 96)) -> YOLOXDetector:
-    """Random backbone, but a head whose every cell predicts a stride-sized box at its
-    grid point with score ~1: decoding and the letterbox inverse become predictable."""
+    """Build a detector whose head predicts a stride-sized box at every grid point.
+
+    Random backbone, but a head whose every cell predicts a stride-sized box at its grid point
+    with score ~1: decoding and the letterbox inverse become predictable.
+    """
     detector = YOLOXDetector(None, "nano", 1, input_size=input_size, conf=0.5, nms=0.7)
     head = detector.model.head
     with torch.no_grad():
@@ -141,7 +146,8 @@ def test_random_weights_on_real_frame(shared_data) -> None:
 @pytest.mark.filterwarnings("ignore:YOLOXDetector")
 def test_detector_rejects_non_uint8_frames() -> None:
     detector = YOLOXDetector(None, "nano", 1, input_size=(64, 64))
-    with pytest.raises(ValueError, match="uint8 BGR image, got shape \\(10, 10, 3\\) dtype float32"):
+    with pytest.raises(ValueError,
+                       match="uint8 BGR image, got shape \\(10, 10, 3\\) dtype float32"):
         detector(np.zeros((10, 10, 3), np.float32))
     with pytest.raises(ValueError, match="got shape \\(10, 10\\)"):
         detector(np.zeros((10, 10), np.uint8))

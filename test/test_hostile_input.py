@@ -1,6 +1,9 @@
-"""Hostile input to the ``finetrack`` CLI: a checkpoint with a pickle payload runs nothing,
-bad MOT files are refused or trimmed with a message naming file and line, every error is
-one line on stderr with exit code 2 (a traceback only with --debug)."""
+"""Hostile input to the ``finetrack`` CLI.
+
+A checkpoint with a pickle payload runs nothing, bad MOT files are refused or trimmed with a
+message naming file and line, every error is one line on stderr with exit code 2 (a
+traceback only with --debug).
+"""
 from __future__ import annotations
 
 import os
@@ -27,7 +30,7 @@ class _Payload:
 
 
 def evil_checkpoint(path, marker):
-    """A .pth laid out like a Re-ID / YOLOX checkpoint, with the payload inside."""
+    """Write a .pth laid out like a Re-ID / YOLOX checkpoint, with the payload inside."""
     torch.save({"format": "finetrack_reid", "version": 1, "config": _Payload(marker),
                 "model": {"w": torch.zeros(1)}}, path)
     return path

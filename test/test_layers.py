@@ -55,7 +55,7 @@ def is_ros_layer(name: str) -> bool:
 
 
 def internal(names: set[str]) -> set[str]:
-    """The package's own modules among ``names`` (``a.b.func`` → module ``a.b``)."""
+    """Return the package's own modules among ``names`` (``a.b.func`` → module ``a.b``)."""
     return {n for n in names if n in MODULES and n != "finetrack_ros"}
 
 

@@ -1,5 +1,6 @@
-"""Lint as the ROS 2 Python ecosystem expects (ament_flake8 / ament_pep257 level), with ruff:
-pyflakes, pycodestyle at 100 columns, import order and pep257 docstrings (``ruff.toml``).
+"""Lint as the ROS 2 Python ecosystem expects (ament_flake8 / ament_pep257 level), with ruff.
+
+Pyflakes, pycodestyle at 100 columns, import order and pep257 docstrings (``ruff.toml``).
 """
 from __future__ import annotations
 

@@ -72,7 +72,8 @@ def test_real_mot17_files(shared_data):
     seq = mot.open_sequence(shared_data / "MOT17-mini" / "train" / "MOT17-05-FRCNN")
     assert (seq.info.width, seq.info.height) == (640, 480)
     gt = mot.read_mot_txt(seq.gt_path)
-    assert gt.shape[0] > 0 and set(np.unique(gt[:, mot.FRAME])) <= set(range(1, seq.num_frames() + 1))
+    assert gt.shape[0] > 0
+    assert set(np.unique(gt[:, mot.FRAME])) <= set(range(1, seq.num_frames() + 1))
     (first_n,) = (seq.path / "det").glob("det_first*.txt")
     dets = mot.load_detections(first_n)
     assert sorted(dets) == list(range(1, seq.num_frames() + 1))

@@ -1,5 +1,7 @@
-"""Tracks ↔ vision_msgs / finetrack_ros messages (finetrack_ros.messages) built with the real
-rclpy message classes, and detections read back through the frame path's ClassTable.
+"""Tracks ↔ vision_msgs / finetrack_ros messages (finetrack_ros.messages).
+
+Built with the real rclpy message classes, and detections read back through the frame path's
+ClassTable.
 """
 from __future__ import annotations
 

@@ -1,13 +1,20 @@
-"""finetrack_node running its own YOLOX (tiny random weights), in a subprocess, real rclpy:
-every frame gets ~/tracks and ~/tracked_objects, ~/annotated_image while subscribed, and
-a corrupt compressed frame does not stop it."""
+"""finetrack_node running its own YOLOX (tiny random weights), in a subprocess, real rclpy.
+
+Every frame gets ~/tracks and ~/tracked_objects, ~/annotated_image while subscribed, and a
+corrupt compressed frame does not stop it.
+"""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from node_helpers import NODE, RANDOM_MODELS, node_command, stamp_of
-from ros_helpers import rclpy_node, ros_install  # noqa: F401  (fixtures)
-from ros_helpers import MessageCollector, running_process, wait_for_subscribers
+from ros_helpers import (  # noqa: F401  (fixtures)
+    MessageCollector,
+    rclpy_node,
+    ros_install,
+    running_process,
+    wait_for_subscribers,
+)
 
 pytestmark = pytest.mark.ros
 

@@ -1,11 +1,13 @@
-"""finetrack_node given a Re-ID checkpoint with a pickle payload: configure fails with one
-error line naming the file, the payload never runs, the node stays unconfigured and alive."""
+"""finetrack_node given a Re-ID checkpoint with a pickle payload.
+
+Configure fails with one error line naming the file, the payload never runs, the node stays
+unconfigured and alive.
+"""
 from __future__ import annotations
 
 import pytest
 from node_helpers import change_state, lifecycle_state, node_command
-from ros_helpers import rclpy_node, ros_install  # noqa: F401  (fixtures)
-from ros_helpers import running_process
+from ros_helpers import rclpy_node, ros_install, running_process  # noqa: F401  (fixtures)
 from test_hostile_input import evil_checkpoint
 
 pytestmark = pytest.mark.ros

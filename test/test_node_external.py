@@ -18,8 +18,13 @@ from node_helpers import (
     set_parameters,
     stamp_of,
 )
-from ros_helpers import rclpy_node, ros_install  # noqa: F401  (fixtures)
-from ros_helpers import MessageCollector, running_process, wait_for_subscribers
+from ros_helpers import (  # noqa: F401  (fixtures)
+    MessageCollector,
+    rclpy_node,
+    ros_install,
+    running_process,
+    wait_for_subscribers,
+)
 
 pytestmark = pytest.mark.ros
 

@@ -1,6 +1,8 @@
-"""The node never dies on a message (issue 12): the real finetrack_node in a subprocess, real
-rclpy, every hostile input of the issue plus a property-based fuzz of Image, CompressedImage
-and Detection2DArray fields. After each case the node must be alive and track a good frame.
+"""The node never dies on a message (issue 12).
+
+The real finetrack_node in a subprocess, real rclpy, every hostile input of the issue plus a
+property-based fuzz of Image, CompressedImage and Detection2DArray fields. After each case
+the node must be alive and track a good frame.
 """
 from __future__ import annotations
 
@@ -253,7 +255,7 @@ def det_link(rclpy_node, detector_node):  # noqa: F811
 
 
 def detector_replies(test_node, link, proc, shape=(48, 64)) -> None:
-    """A compressed frame of ``shape`` gets its ~/tracks message (random YOLOX weights)."""
+    """Check a compressed frame of ``shape`` gets its ~/tracks message (random YOLOX weights)."""
     from finetrack_ros.ros.image_conversion import bgr_to_compressed_msg
 
     pub, tracks, good = link

@@ -1,6 +1,9 @@
-"""finetrack_node's lifecycle driven through its services, and its params file, with a real
-node in a subprocess: config/finetrack.yaml loads, missing weights fail configure naming the
-file, configure/activate/deactivate/cleanup create and release publishers/subscriptions."""
+"""finetrack_node's lifecycle driven through its services, and its params file.
+
+With a real node in a subprocess: config/finetrack.yaml loads, missing weights fail configure
+naming the file, configure/activate/deactivate/cleanup create and release
+publishers/subscriptions.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,8 +18,7 @@ from node_helpers import (
     node_command,
     set_parameters,
 )
-from ros_helpers import rclpy_node, ros_install  # noqa: F401  (fixtures)
-from ros_helpers import REPO_ROOT, MessageCollector, running_process
+from ros_helpers import REPO_ROOT, MessageCollector, rclpy_node, ros_install, running_process  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.ros
 

@@ -1,13 +1,22 @@
-"""Online equals offline: the same frames and detections through the running node (external
-detections, config/finetrack.yaml) and through an in-process TrackingPipeline built as the
-offline replay builds it give identical ~/tracks (ids and boxes), frame by frame."""
+"""Online equals offline: the node and an in-process pipeline give identical ~/tracks.
+
+The same frames and detections through the running node (external detections,
+config/finetrack.yaml) and through an in-process TrackingPipeline built as the offline
+replay builds it give identical ~/tracks (ids and boxes), frame by frame.
+"""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from node_helpers import NODE, detections_msg, image_msg, node_command, stamp_of
-from ros_helpers import rclpy_node, ros_install  # noqa: F401  (fixtures)
-from ros_helpers import REPO_ROOT, MessageCollector, running_process, wait_for_subscribers
+from ros_helpers import (  # noqa: F401  (fixtures)
+    REPO_ROOT,
+    MessageCollector,
+    rclpy_node,
+    ros_install,
+    running_process,
+    wait_for_subscribers,
+)
 
 from finetrack_ros.messages import detection2d_fields
 from finetrack_ros.pipeline import TrackingPipeline

@@ -1,5 +1,7 @@
-"""Issue 6 §4: a bag replayed into the running finetrack_node (use_sim_time, lock-step, real
-rclpy, node in a subprocess) gives exactly the tracks of the offline replay.
+"""Issue 6 §4: a bag replayed into the running finetrack_node gives the offline tracks.
+
+Replayed with use_sim_time, lock-step, real rclpy, node in a subprocess, it gives exactly the
+tracks of the offline replay.
 
 Both sides use Re-ID (a small random network saved to a file, so both load the same weights)
 on a synthetic scene with GT-derived noisy detections; both tracks topics are exported with
@@ -141,7 +143,7 @@ def _uyvy(bgr: np.ndarray) -> np.ndarray:
 
 
 def _seam_frame(frame: int) -> tuple[np.ndarray, list]:
-    """A BGR frame with two walking people (coloured boxes) and their detections."""
+    """Draw a BGR frame with two walking people (coloured boxes) and their detections."""
     rng = np.random.default_rng(frame)
     image = rng.integers(0, 60, SEAM_HW + (3,), dtype=np.uint8)
     people = [((10 + 4 * frame, 20), (40, 200, 60)), ((120 - 3 * frame, 30), (200, 60, 40))]
@@ -153,7 +155,7 @@ def _seam_frame(frame: int) -> tuple[np.ndarray, list]:
 
 
 def _write_seam_bag(path: Path) -> list[int]:
-    """The bag of the parity test; returns the image header stamps.
+    """Write the bag of the parity test; return the image header stamps.
 
     Frame 1 is mono16 (big-endian), frame 2 yuv422, frames 3-7 add a wide box of an unknown
     class, frame 4 has no detections message, frame 6 has no person (only the unknown class),
@@ -209,8 +211,8 @@ def _published(bag: Path, topic: str) -> dict:
     return out
 
 
-def test_online_and_offline_agree_on_every_seam(ros_install, single_thread,
-                                                tmp_path):  # noqa: F811
+def test_online_and_offline_agree_on_every_seam(
+        ros_install, single_thread, tmp_path):  # noqa: F811
     import torch
 
     from finetrack_ros import settings

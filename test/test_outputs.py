@@ -1,5 +1,7 @@
-"""Outputs are checked before work, never overwritten without --overwrite, written atomically
-(``finetrack_ros.outputs``), and the one size parser of ``finetrack_ros.cli.args``."""
+"""Outputs are checked before work, never overwritten without --overwrite, written atomically.
+
+Covers ``finetrack_ros.outputs`` and the one size parser of ``finetrack_ros.cli.args``.
+"""
 from __future__ import annotations
 
 import argparse

@@ -15,7 +15,7 @@ BN_KEYS = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked
 
 
 def expected_keys(arch: str) -> set[str]:
-    """torchvision's state-dict keys of ``arch`` without ``fc.*``."""
+    """Return torchvision's state-dict keys of ``arch`` without ``fc.*``."""
     convs = 3 if arch == "resnet50" else 2
     keys = {"conv1.weight"} | {f"bn1.{k}" for k in BN_KEYS}
     for stage, blocks in enumerate(BLOCKS[arch], start=1):

@@ -8,8 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from finetrack_ros.reid import (FeatureExtractor, FineTrackReID, ReIDConfig,
-                                crop_and_normalise, valid_boxes)
+from finetrack_ros.reid import (
+    FeatureExtractor,
+    FineTrackReID,
+    ReIDConfig,
+    crop_and_normalise,
+    valid_boxes,
+)
 
 MEAN, STD = ReIDConfig().pixel_mean, ReIDConfig().pixel_std
 CROP = (64, 32)
@@ -20,7 +25,7 @@ BOXES = np.array([[10, 8, 42, 72], [3.3, 20.7, 30.1, 61.9], [50, 40, 58, 52],
 
 @pytest.fixture(scope="module")
 def frame() -> np.ndarray:
-    """A smooth synthetic 90x80 BGR image (bilinear references agree closely on it)."""
+    """Make a smooth synthetic 90x80 BGR image (bilinear references agree closely on it)."""
     yy, xx = np.mgrid[0:90, 0:80].astype(np.float32)
     channels = [127 + 120 * np.sin(xx / 7 + c) * np.cos(yy / 9 - c) for c in range(3)]
     return np.clip(np.stack(channels, axis=2), 0, 255).astype(np.uint8)

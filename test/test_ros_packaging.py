@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from ros_helpers import ros_install  # noqa: F401  (fixture)
 
 REPO = Path(__file__).resolve().parents[1]

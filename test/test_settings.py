@@ -1,5 +1,6 @@
-"""The node's parameter table and pipeline factory, without ROS: ranges, sections, and
-clear configure errors for missing or mismatched weights.
+"""The node's parameter table and pipeline factory, without ROS.
+
+Ranges, sections, and clear configure errors for missing or mismatched weights.
 """
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ def settings(**changes):
 
 
 def test_every_tracker_field_is_a_runtime_parameter_with_its_default():
-    """Tracker rows come from TrackerConfig (range, description); the node's defaults differ
-    only where NODE_TRACKER_DEFAULTS says so.
+    """Tracker rows come from TrackerConfig (range, description).
+
+    The node's defaults differ only where NODE_TRACKER_DEFAULTS says so.
     """
     assert set(node_settings.NODE_TRACKER_DEFAULTS) == {"use_appearance", "track_thresh",
                                                         "min_box_area"}
@@ -147,8 +149,10 @@ def test_params_files_use_known_names_and_valid_values(repo_root):
 
 
 def test_the_launch_params_file_holds_exactly_the_defaults(repo_root):
-    """config/finetrack.yaml (loaded by the launch file) = the node's defaults, so ros2 run
-    and ros2 launch track alike; it lists every parameter, with a comment for each.
+    """config/finetrack.yaml (loaded by the launch file) = the node's defaults.
+
+    So ros2 run and ros2 launch track alike; it lists every parameter, with a comment for
+    each.
     """
     flat = _flat_params(repo_root / "config" / "finetrack.yaml")
     flat.pop("autostart", None)

@@ -51,7 +51,10 @@ def test_boxes_inside_image_with_panning_camera():
 
 
 def _one_person_scene(world_x: float, depth: float = 0.3) -> SceneGenerator:
-    """A static single person (speed 0) and no occluders, for controlled occlusion tests."""
+    """Build a scene of one static person (speed 0) and no occluders.
+
+    For controlled occlusion tests.
+    """
     config = SceneConfig(width=200, height=150, frames=1, people=1, occluders=0, seed=0)
     generator = SceneGenerator(config)
     walker: Walker = generator.walkers[0]
@@ -60,7 +63,7 @@ def _one_person_scene(world_x: float, depth: float = 0.3) -> SceneGenerator:
 
 
 def _wall(config: SceneConfig, x0: int, x1: int) -> Sprite:
-    """An opaque occluder nearer than everyone, covering image columns x0..x1-1."""
+    """Make an opaque occluder nearer than everyone, covering image columns x0..x1-1."""
     height = config.height
     return Sprite(kind="wall", depth=1.0, image=np.full((height, x1 - x0, 3), 99, np.uint8),
                   mask=np.ones((height, x1 - x0), bool), world_x=float(x0),

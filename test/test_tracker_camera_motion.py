@@ -1,5 +1,8 @@
-"""Camera-motion compensation (issue 14 §3): the warp of a synthetic pan, Kalman states moved
-by it, and ids kept through a pan that IoU alone cannot follow."""
+"""Camera-motion compensation (issue 14 §3).
+
+The warp of a synthetic pan, Kalman states moved by it, and ids kept through a pan that IoU
+alone cannot follow.
+"""
 from __future__ import annotations
 
 import cv2
@@ -14,7 +17,7 @@ H, W = 480, 640
 
 
 def panorama(seed: int = 0) -> np.ndarray:
-    """A textured scene wider and taller than the frame (corners everywhere)."""
+    """Make a textured scene wider and taller than the frame (corners everywhere)."""
     rng = np.random.default_rng(seed)
     noise = rng.integers(0, 255, (H // 8 + 20, W // 8 + 40), dtype=np.uint8)
     big = cv2.resize(noise, (W + 320, H + 160), interpolation=cv2.INTER_CUBIC)
@@ -22,8 +25,10 @@ def panorama(seed: int = 0) -> np.ndarray:
 
 
 def view(pano: np.ndarray, x0: int, y0: int, person_x: int | None = None) -> np.ndarray:
-    """The frame of a camera whose top-left corner looks at (x0, y0) of the panorama, with a
-    flat grey 'person' at image column ``person_x`` (moving on its own)."""
+    """Cut the frame of a camera whose top-left corner looks at (x0, y0) of the panorama.
+
+    A flat grey 'person' is drawn at image column ``person_x`` (moving on its own).
+    """
     frame = pano[y0:y0 + H, x0:x0 + W].copy()
     if person_x is not None:
         frame[200:360, person_x:person_x + 60] = 128
@@ -88,8 +93,10 @@ def test_warp_states_translation_rotation_and_scale():
 
 
 def test_compensation_keeps_ids_through_a_fast_pan():
-    """Two people stand still in the world while the camera pans 45 px per frame: on the
-    screen they jump by more than their width, so IoU alone loses them every frame."""
+    """Two people stand still in the world while the camera pans 45 px per frame.
+
+    On the screen they jump by more than their width, so IoU alone loses them every frame.
+    """
     world = np.array([[400.0, 100.0, 440.0, 200.0], [600.0, 120.0, 640.0, 220.0]])
     scores = np.array([0.9, 0.9])
     pan = 45.0

@@ -1,5 +1,8 @@
-"""Long-term re-identification (issue 14 §2): a removed track's id comes back to the same
-person; hit, miss, expiry, no re-use of a live id, one person never in two places, reset."""
+"""Long-term re-identification (issue 14 §2).
+
+A removed track's id comes back to the same person; hit, miss, expiry, no re-use of a live
+id, one person never in two places, reset.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -79,8 +82,10 @@ def test_a_live_id_is_never_reused_and_one_entry_serves_one_track():
 
 
 def test_never_in_two_places_at_once():
-    """A look-alike that appears while the original is still seen never gets its id, not
-    even after the original is removed."""
+    """A look-alike that appears while the original is still seen never gets its id.
+
+    Not even after the original is removed.
+    """
     tracker = ByteTracker(config(track_buffer=1))
     out = []
     for frame in range(12):

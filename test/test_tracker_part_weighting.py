@@ -1,5 +1,8 @@
-"""Occlusion-aware part matching (issue 14 §1): part visibility from known masks and boxes in
-front, the co-visibility weighted distance, and its use in the tracker."""
+"""Occlusion-aware part matching (issue 14 §1).
+
+Part visibility from known masks and boxes in front, the co-visibility weighted distance,
+and its use in the tracker.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -34,7 +37,7 @@ def test_part_visibility_from_known_masks():
 
 
 def embedding(blocks: list[list[float]]) -> np.ndarray:
-    """A (K+1) E embedding from K+1 blocks, as fuse_embedding builds it."""
+    """Build a (K+1) E embedding from K+1 blocks, as fuse_embedding builds it."""
     rows = np.array(blocks, np.float64)
     rows /= np.linalg.norm(rows, axis=1, keepdims=True)
     flat = rows.reshape(-1)
@@ -71,8 +74,10 @@ def test_fuse_appearance_uses_visibility_when_both_sides_have_it():
 
 
 def test_tracker_keeps_an_occluded_person_whose_visible_parts_match():
-    """Frame 2: the person's legs are hidden and their (occluder-coloured) leg feature
-    differs; with visibility weighting the match cost is far lower than without."""
+    """Frame 2: the person's legs are hidden and their (occluder-coloured) leg feature differs.
+
+    With visibility weighting the match cost is far lower than without.
+    """
     costs = {}
     for mode in ("none", "visibility"):
         tracker = ByteTracker(TrackerConfig(use_appearance=True, part_weighting=mode))

@@ -11,7 +11,7 @@ BOX = np.array([100.0, 100.0, 140.0, 200.0])  # 40 x 100 px person
 
 
 def _run(config: TrackerConfig, reappear_box: np.ndarray, reappear_feature: np.ndarray):
-    """A person walks 5 frames, is hidden 4 frames, re-appears at ``reappear_box``.
+    """Track a person who walks 5 frames, is hidden 4 frames, re-appears at ``reappear_box``.
 
     Returns (id before the occlusion, ids after re-appearing on two frames).
     """

@@ -52,7 +52,7 @@ def test_new_track_needs_score_at_least_track_thresh_plus_offset(score, starts):
 
 
 def test_detection_split_is_strict_on_both_bounds():
-    """score == track_thresh is neither high nor low; score == 0.1 is not low."""
+    """A score == track_thresh is neither high nor low; a score == 0.1 is not low."""
     for score, kept in [(0.5, False), (0.1, False), (0.11, True), (0.49, True)]:
         tr = make(track_thresh=0.5)
         step(tr, [BOX], [0.9])
@@ -106,7 +106,7 @@ def test_unconfirmed_tracks_use_the_score_fused_cost_with_threshold_0_7(fuse):
 
 
 def test_track_list_order_follows_bytetrack():
-    """tracked = kept tracked, then activated (stage matches, confirmed, new), then re-found."""
+    """Tracked = kept tracked, then activated (stage matches, confirmed, new), then re-found."""
     a, b, c, d = (BOX + [300 * k, 0, 300 * k, 0] for k in range(4))
     tr = make()
     step(tr, [a, c], [0.9, 0.9])  # ids 1 (a), 2 (c), both activated on frame 1
@@ -146,7 +146,8 @@ def test_duplicates_between_tracked_and_lost_keep_the_longer_track():
     for _ in range(3):
         step(tr, [BOX], [0.9])
     long_track, short_track = tr.tracked_tracks[0], tr.lost_tracks[0]
-    assert long_track.frame_id - long_track.start_frame > short_track.frame_id - short_track.start_frame
+    assert (long_track.frame_id - long_track.start_frame
+            > short_track.frame_id - short_track.start_frame)
     # move the short lost track onto the long one: they are duplicates
     short_track.mean = long_track.mean.copy()
     kept_tracked, kept_lost = remove_duplicates([long_track], [short_track], 0.15)

@@ -55,7 +55,10 @@ def test_resume_continues_with_the_same_next_batch_loss(repo_root, synthetic, tm
                           resume=True)
     assert resumed.step == 3
     resumed.fit()
-    steps = lambda t: [(r["step"], r["total"], r["lr"]) for r in t.history]
+
+    def steps(t):
+        return [(r["step"], r["total"], r["lr"]) for r in t.history]
+
     expected, got = steps(full), steps(resumed)
     assert [s for s, _, _ in got] == [s for s, _, _ in expected]
     np.testing.assert_allclose([v for _, v, _ in got], [v for _, v, _ in expected], rtol=1e-5)
