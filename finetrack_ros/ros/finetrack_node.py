@@ -335,6 +335,9 @@ def main(args: Optional[list[str]] = None) -> int:
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
+        # a second Ctrl-C (the terminal and `ros2 launch` both send one) must not kill the
+        # process half-way through shutdown: launch would report it as died with -2
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         node.destroy_node()
         rclpy.try_shutdown()
     return 0
