@@ -31,7 +31,8 @@ setup(
     ],
     extras_require={
         "export": ["onnx>=1.15", "onnxruntime>=1.17"],
-        "test": ["pytest>=7", "hypothesis>=6.100", "ruff==0.17.6"],
+        # osrf-pycommon, lark: what the vendored ROS 2 launch packages need in the launch tests
+        "test": ["pytest>=7", "hypothesis>=6.100", "ruff==0.17.6", "osrf-pycommon>=2", "lark>=1"],
     },
     entry_points={"console_scripts": ["finetrack = finetrack_ros.cli:main"]},
 )

@@ -35,7 +35,8 @@ def installed_prefix() -> Optional[Path]:
         return None
     try:
         return Path(get_package_prefix(PACKAGE))
-    except (PackageNotFoundError, ValueError, KeyError, LookupError):
+    except (PackageNotFoundError, ValueError, KeyError, LookupError, OSError):
+        # OSError: AMENT_PREFIX_PATH unset (no ROS environment sourced)
         return None
 
 

@@ -34,6 +34,7 @@ from typing import Any
 
 import pytest
 
+from finetrack_ros import package_paths
 from finetrack_ros.ros import runtime
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -87,7 +88,10 @@ def find_install(root: Path | None = None) -> RosInstall:
         import rclpy  # noqa: F401
     except ImportError as err:
         ros_unavailable(f"cannot import rclpy ({err})")
-    root = Path(root or REPO_ROOT / "install")
+    if root is None:  # the sourced install (colcon test in any workspace), else ours
+        prefix = package_paths.installed_prefix()
+        root = prefix.parent if prefix is not None else REPO_ROOT / "install"
+    root = Path(root)
     marker = root / PACKAGE / "share" / PACKAGE / "package.xml"
     if not marker.is_file():
         ros_unavailable(f"no colcon install at {root} (missing {marker})")

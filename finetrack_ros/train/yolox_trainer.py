@@ -27,6 +27,7 @@ import torch
 from tqdm import tqdm
 
 from finetrack_ros.detector import build_yolox, load_yolox_weights
+from finetrack_ros.detector.checkpoint import save_yolox_checkpoint
 from finetrack_ros.detector.preprocess import to_input_tensor
 from finetrack_ros.train.yolox_data import (
     AugmentConfig,
@@ -104,15 +105,14 @@ def learning_rate(config: DetectorTrainConfig, iteration: int) -> float:
 def save_detector_checkpoint(path: str | Path, model: torch.nn.Module,
                              config: DetectorTrainConfig, iteration: int) -> Path:
     """Write ``{"model": state_dict, ...}`` (YOLOX layout) plus how it was trained."""
-    state = {k: (v.half() if config.fp16_checkpoint and v.is_floating_point() else v)
-             for k, v in model.state_dict().items()}
     meta = asdict(config)
     meta["input_size"] = list(config.input_size)
-    path = Path(path)
-    torch.save({"model": state, "size": config.model_size, "num_classes": config.num_classes,
-                "input_size": list(config.input_size), "raw_bgr": False,
-                "iteration": iteration, "config": _plain(meta)}, path)
-    return path
+    # the synthetic scenes have one class, person (sim's MOT class 1)
+    names = ["person"] if config.num_classes == 1 else []
+    return save_yolox_checkpoint(path, model, config.model_size, names,
+                                 list(config.input_size), raw_bgr=False,
+                                 half=config.fp16_checkpoint,
+                                 extra={"iteration": iteration, "config": _plain(meta)})
 
 
 def _plain(value):
