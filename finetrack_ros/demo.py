@@ -212,8 +212,9 @@ def choose_models(config: DemoConfig, data: DemoInput) -> DemoModels:
 
 
 def node_parameters(config: DemoConfig, models: DemoModels, data: DemoInput) -> dict:
-    """Flat node parameters (dotted names) shared by the node and the baseline; weight paths
-    absolute, since the node runs as a subprocess.
+    """Return the flat node parameters (dotted names) of the node and the baseline.
+
+    Weight paths are absolute, since the node runs as a subprocess.
     """
     params = {"device": config.device, "tracker.frame_rate": float(data.fps)}
     params.update({f"tracker.{k}": v for k, v in config.tracker.items()})
@@ -230,7 +231,7 @@ def node_parameters(config: DemoConfig, models: DemoModels, data: DemoInput) -> 
 
 
 def baseline_pipeline(params: dict, external_detections: bool):
-    """The node's pipeline from the same parameters, with Re-ID off (IoU-only ByteTrack)."""
+    """Build the node's pipeline from the same parameters, Re-ID off (IoU-only ByteTrack)."""
     from finetrack_ros import settings
 
     return settings.pipeline_from_params({
@@ -239,7 +240,7 @@ def baseline_pipeline(params: dict, external_detections: bool):
 
 
 def run_online(data: DemoInput, models: DemoModels, params: dict, out: Path):
-    """The ROS node on the bag (:func:`replay_into_node`); tracks exported to MOT text."""
+    """Run the ROS node on the bag (:func:`replay_into_node`); export its tracks to MOT text."""
     from finetrack_ros.bag.mot_export import bag_topic_to_mot
     from finetrack_ros.ros.online_replay import OnlineReplayConfig, replay_into_node
 
@@ -265,7 +266,7 @@ def run_baseline(data: DemoInput, models: DemoModels, params: dict, out: Path):
 
 
 def evaluate_methods(data: DemoInput, out: Path) -> dict:
-    """{method: metrics} of both result files against the ground truth."""
+    """Score both result files against the ground truth: ``{method: metrics}``."""
     from finetrack_ros.eval import SequencePair, evaluate_sequences
 
     rows = {}

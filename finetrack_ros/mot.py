@@ -74,8 +74,11 @@ class MotSequence:
         return self.path / info.im_dir / f"{frame:06d}{info.im_ext}"
 
     def num_frames(self, rows: Optional[np.ndarray] = None) -> int:
-        """``seqLength`` from seqinfo.ini, else the last numbered image, else the last frame
-        in ``rows``."""
+        """Return the sequence length in frames.
+
+        ``seqLength`` from seqinfo.ini, else the last numbered image, else the last frame in
+        ``rows``.
+        """
         if self.info and self.info.seq_length > 0:
             return self.info.seq_length
         last_image = self.last_image_frame()
@@ -87,7 +90,7 @@ class MotSequence:
 
 
     def last_image_frame(self) -> int:
-        """The largest frame number among ``img1/NNNNNN.jpg`` (0 without images)."""
+        """Return the largest frame number among ``img1/NNNNNN.jpg`` (0 without images)."""
         info = self.info or SeqInfo(self.name, 30.0, 0, 0, 0)
         folder = self.path / info.im_dir
         if not folder.is_dir():
@@ -195,7 +198,7 @@ def rows_to_detections(rows: np.ndarray) -> dict[int, Detections]:
 
 def load_detections(path: str | Path, num_frames: Optional[int] = None
                     ) -> dict[int, Detections]:
-    """Detections of a ``det.txt`` per 1-based frame.
+    """Read the detections of a ``det.txt``, per 1-based frame.
 
     Rows that cannot be tracked are dropped, with one :class:`MotInputWarning` naming the
     file, the count and the first line of each kind: non-finite x/y/w/h/score, width or

@@ -56,7 +56,10 @@ class ParamSpec:
 # The node runs FineTrack: appearance on, and ByteTrack's MOT17 evaluation thresholds (the
 # settings of the FineTrack paper). Every other tracker default is TrackerConfig's (ByteTrack's),
 # which the library and ``finetrack track`` keep.
-NODE_TRACKER_DEFAULTS = {"use_appearance": True, "track_thresh": 0.6, "min_box_area": 100.0}
+NODE_TRACKER_DEFAULTS = {"use_appearance": True, "track_thresh": 0.6, "min_box_area": 100.0,
+                         # the long-term gallery: +10 IDF1 on held-out scenes (README,
+                         # "Identity on real footage"); threshold chosen on tuning seeds
+                         "gallery_seconds": 30.0, "gallery_thresh": 0.45}
 
 
 def _tracker_specs() -> list[ParamSpec]:
@@ -191,7 +194,7 @@ def nest(flat: dict[str, Any]) -> dict[str, Any]:
 
 
 def tracker_config(flat: dict[str, Any], base: Optional[TrackerConfig] = None) -> TrackerConfig:
-    """A TrackerConfig from the ``tracker.*`` entries of ``flat`` (others ignored)."""
+    """Build a TrackerConfig from the ``tracker.*`` entries of ``flat`` (others ignored)."""
     values = {k.partition(".")[2]: v for k, v in flat.items() if k.startswith("tracker.")}
     return (base or TrackerConfig()).replace(values, source="node parameters")
 
@@ -207,8 +210,10 @@ def resolve_device(device: str) -> str:
 
 def pipeline_from_params(params: Optional[dict[str, Any]] = None,
                          tracker: Optional[TrackerConfig] = None):
-    """The :class:`~finetrack_ros.pipeline.TrackingPipeline` of flat ``params`` on top of
-    :func:`defaults` (each value validated), every entry point's one factory.
+    """Build the tracking pipeline of every entry point: the one factory.
+
+    A :class:`~finetrack_ros.pipeline.TrackingPipeline` of flat ``params`` on top of
+    :func:`defaults` (each value validated).
 
     Args:
         params: flat parameter values (``{"detector.conf": 0.3, ...}``).
@@ -226,8 +231,10 @@ def pipeline_from_params(params: Optional[dict[str, Any]] = None,
 
 
 def build_pipeline(settings: dict[str, Any], tracker: Optional[TrackerConfig] = None):
-    """A :class:`~finetrack_ros.pipeline.TrackingPipeline` from nested settings
-    (:func:`nest` of the parameter values; ``tracker`` replaces the ``tracker`` section).
+    """Build a :class:`~finetrack_ros.pipeline.TrackingPipeline` from nested settings.
+
+    ``settings`` is :func:`nest` of the parameter values; ``tracker`` replaces the ``tracker``
+    section.
     """
     from finetrack_ros.pipeline import TrackingPipeline
     from finetrack_ros.tracker import ByteTracker
@@ -307,8 +314,10 @@ def _build_extractor(section: dict[str, Any], device: str, fp16: bool):
 
 
 def markdown_table(extra: tuple[ParamSpec, ...] = ()) -> str:
-    """The README's parameter table, generated from :data:`PARAMETERS` (plus ``extra`` rows,
-    e.g. the node's ``autostart``); ``test_settings.py`` checks the README holds it.
+    """Return the README's parameter table, generated from :data:`PARAMETERS`.
+
+    ``extra`` rows follow (e.g. the node's ``autostart``); ``test_settings.py`` checks the
+    README holds the table.
     """
     lines = ["| parameter | default | range / choices | run time | meaning |",
              "|---|---|---|---|---|"]
@@ -325,7 +334,7 @@ def markdown_table(extra: tuple[ParamSpec, ...] = ()) -> str:
 
 
 def _yaml_value(value: Any) -> str:
-    """A default as a ROS 2 params file writes it."""
+    """Write a default as a ROS 2 params file does."""
     import json
 
     if isinstance(value, bool):

@@ -16,7 +16,7 @@ def repo_root() -> Path:
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """The real MOTChallenge data beside the repository; the test skips without it."""
+    """Return the real MOTChallenge data beside the repository; the test skips without it."""
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data not present at {SHARED_DATA}")
     return SHARED_DATA

@@ -48,7 +48,7 @@ def _match_frame(frame: int, ours: np.ndarray, ref: np.ndarray) -> list[tuple[in
 
 
 def assert_same_tracks(ours: dict[int, np.ndarray], ref: dict[int, np.ndarray]) -> int:
-    """Same frames, same boxes, ids equal up to a one-to-one map; returns the box count."""
+    """Check same frames, same boxes, ids equal up to a one-to-one map; return the box count."""
     assert sorted(ours) == sorted(ref), "the frames with tracks differ"
     to_ref: dict[int, int] = {}
     to_ours: dict[int, int] = {}

@@ -1,5 +1,8 @@
-"""``finetrack demo`` end to end on a tiny generated scene: the installed ROS 2 node runs on
-the bag with real rclpy, and the output folder holds the video, results, metrics and chart."""
+"""``finetrack demo`` end to end on a tiny generated scene.
+
+The installed ROS 2 node runs on the bag with real rclpy, and the output folder holds the
+video, results, metrics and chart.
+"""
 from __future__ import annotations
 
 import json

@@ -1,5 +1,7 @@
-"""The shipped demo Re-ID weights load as the demo loads them and tell people apart on a fresh
-scene (a lower bar than weights/README.md's measurements, in CI time)."""
+"""The shipped demo Re-ID weights load as the demo loads them and tell people apart.
+
+On a fresh scene, with a lower bar than weights/README.md's measurements, in CI time.
+"""
 from __future__ import annotations
 
 import numpy as np

@@ -1,5 +1,6 @@
-"""sensor_msgs/Image and CompressedImage <-> numpy (finetrack_ros.image_codec, and the rclpy
-writers of finetrack_ros.ros.image_conversion).
+"""sensor_msgs/Image and CompressedImage <-> numpy (image_codec, ros.image_conversion).
+
+The codec is finetrack_ros.image_codec; the rclpy writers are finetrack_ros.ros.image_conversion.
 
 Reading is checked on hand-made byte layouts (no ROS needed); round trips use the real
 sensor_msgs message classes from the ROS wheels and skip without them.
@@ -24,7 +25,7 @@ def random_pixels(encoding: str, rng: np.random.Generator) -> np.ndarray:
 
 
 def raw_msg(encoding, data, height=1, width=2, step=None, is_bigendian=0):
-    """A duck-typed Image, as bags and other producers hand them over."""
+    """Build a duck-typed Image, as bags and other producers hand them over."""
     if step is None:
         step = len(data) // height
     return SimpleNamespace(height=height, width=width, encoding=encoding, step=step,
@@ -119,7 +120,7 @@ def sensor_msgs():
 
 @pytest.fixture(scope="module")
 def rc(sensor_msgs):
-    """The rclpy message writers."""
+    """Return the rclpy message writers."""
     from finetrack_ros.ros import image_conversion
 
     return image_conversion

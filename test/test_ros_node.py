@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from ros_helpers import (  # noqa: F401  (fixtures)
     DEFAULT_TIMEOUT_S,
     MessageCollector,
@@ -43,7 +42,7 @@ def node_process(ros_install):  # noqa: F811
 
 @pytest.fixture
 def link(rclpy_node, node_process):  # noqa: F811
-    """(publisher of images, collector of replies), both matched with the node."""
+    """Return (publisher of images, collector of replies), both matched with the node."""
     from sensor_msgs.msg import Image
 
     from finetrack_ros.msg import TrackedObjectArray
@@ -137,7 +136,8 @@ def test_undecodable_image_is_dropped_and_node_keeps_running(rclpy_node, link,  
 
 def test_node_exits_cleanly_on_sigint(ros_install, rclpy_node):  # noqa: F811
     exe = installed_executable(ros_install, "finetrack_ros", "finetrack_node")
-    with running_process([exe, "--ros-args", *NODE_PARAMS, "-r", "__node:=finetrack_sigint"]) as proc:
+    command = [exe, "--ros-args", *NODE_PARAMS, "-r", "__node:=finetrack_sigint"]
+    with running_process(command) as proc:
         rclpy_node.spin_until(
             lambda: rclpy_node.node.count_publishers("/finetrack_sigint/tracked_objects") > 0,
             what="the node to come up")
@@ -145,9 +145,12 @@ def test_node_exits_cleanly_on_sigint(ros_install, rclpy_node):  # noqa: F811
 
 
 def test_node_tracks_the_decoded_pixels_of_padded_big_endian_mono16(rclpy_node, link):  # noqa: F811
-    """The frame the node tracks is the decoded image: its ~/annotated_image (nothing drawn,
-    the node tracks nothing here) must be the high byte of every mono16 value, which a
-    reader ignoring the row padding or the byte order gets wrong."""
+    """The frame the node tracks is the decoded image.
+
+    Its ~/annotated_image (nothing drawn, the node tracks nothing here) must be the high byte
+    of every mono16 value, which a reader ignoring the row padding or the byte order gets
+    wrong.
+    """
     from sensor_msgs.msg import Image
 
     publisher, _ = link

@@ -43,10 +43,12 @@ def test_fused_values_are_exact_for_each_cosine_sign():
 
 
 def test_a_track_without_feature_is_matched_on_its_iou_cost_alone():
-    """A track whose boxes never had a Re-ID feature enters the fused cost with its IoU cost
-    unchanged: 1 - IoU * score = 1 - 19/63 * 0.9 = 0.7286 <= match_thresh 0.8 continues it.
-    Taking the missing feature as a zero vector (d_feat = 1) would cost sqrt(0.7286) = 0.854
-    and start a new id."""
+    """A track that never had a Re-ID feature enters the fused cost with its IoU cost unchanged.
+
+    1 - IoU * score = 1 - 19/63 * 0.9 = 0.7286 <= match_thresh 0.8 continues it. Taking the
+    missing feature as a zero vector (d_feat = 1) would cost sqrt(0.7286) = 0.854 and start a
+    new id.
+    """
     tracker = ByteTracker(TrackerConfig(use_appearance=True, match_thresh=0.8))
     box = np.array([[100.0, 100.0, 140.0, 200.0]])
     tracker.update(box, [0.9], None, np.zeros((1, 4), np.float32))
@@ -98,8 +100,10 @@ def test_track_feature_is_a_unit_ema():
 
 
 def test_second_stage_ignores_appearance():
-    """A low-score box with an opposite look still continues the track (stage 2 is IoU only):
-    IoU distance 0.29 <= 0.5, while the fused distance would be sqrt(2 * 0.29) = 0.76."""
+    """A low-score box with an opposite look still continues the track (stage 2 is IoU only).
+
+    IoU distance 0.29 <= 0.5, while the fused distance would be sqrt(2 * 0.29) = 0.76.
+    """
     tracker = ByteTracker(TrackerConfig(use_appearance=True))
     box = np.array([[100.0, 100.0, 140.0, 200.0]])
     tracker.update(box, [0.9], None, E1[None])

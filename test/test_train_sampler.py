@@ -92,8 +92,11 @@ def test_sgs_gives_more_positives_per_anchor_than_random_sampling():
 
 
 def test_a_lone_one_crop_group_never_forms_a_batch():
-    """Training's SGS drops one-crop batches: BatchNorm in training mode raises on a single
-    crop ("Expected more than 1 value per channel") and the triplet loss has no pair."""
+    """Training's SGS drops one-crop batches.
+
+    BatchNorm in training mode raises on a single crop ("Expected more than 1 value per
+    channel") and the triplet loss has no pair.
+    """
     # seq 0: frames 1,1,2,2 = one full group of 4; seq 1: one crop at frame 9, a group alone
     sequences, frames = np.array([0, 0, 0, 0, 1]), np.array([1, 1, 2, 2, 9])
     labels = np.array([3, 4, 3, 4, 5])

@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _one_line(err: BaseException) -> str:
-    """The message on one line (an OSError without text still names its file)."""
+    """Return the message on one line (an OSError without text still names its file)."""
     text = " ".join(str(err).split())
     return text or type(err).__name__
 

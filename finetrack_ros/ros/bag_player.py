@@ -55,7 +55,7 @@ class PlayerConfig:
 
 
 def message_class(type_name: str) -> Any:
-    """The rclpy message class of a type name such as ``sensor_msgs/msg/Image``."""
+    """Return the rclpy message class of a type name such as ``sensor_msgs/msg/Image``."""
     parts = type_name.split("/")
     if len(parts) != 3:
         raise ValueError(f"message type {type_name!r}: expected package/msg/Name")

@@ -68,9 +68,12 @@ class ReIDDataConfig:
 
 @dataclass
 class SequenceCrops:
-    """All crops of one sequence: ``crops`` (M, H, W, 3) uint8 RGB, ``frames`` (M,) int64
-    1-based, ``track_ids`` (M,) int64, ``seq_length`` frames in the sequence, ``gt_report``
-    how gt.txt was read (layout, rows each filter removed)."""
+    """All crops of one sequence.
+
+    ``crops`` (M, H, W, 3) uint8 RGB, ``frames`` (M,) int64 1-based, ``track_ids`` (M,)
+    int64, ``seq_length`` frames in the sequence, ``gt_report`` how gt.txt was read (layout,
+    rows each filter removed).
+    """
 
     name: str
     crops: np.ndarray
@@ -154,7 +157,7 @@ def _cache_key(gt_path: Path, cfg: ReIDDataConfig) -> str:
 
 
 def cache_dir_of(cfg: ReIDDataConfig) -> Path:
-    """The crop cache directory (created on first use)."""
+    """Return the crop cache directory (created on first use)."""
     if cfg.cache_dir:
         return Path(cfg.cache_dir).expanduser()
     return Path.home() / ".cache" / "finetrack_ros"

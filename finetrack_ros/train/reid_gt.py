@@ -101,7 +101,7 @@ def detect_gt_layout(rows: np.ndarray, path: Path | str = "gt.txt") -> tuple[str
 
 def _filters(rows: np.ndarray, layout: str, min_visibility: float,
              min_height: float) -> list[tuple[str, np.ndarray]]:
-    """(description, (R,) bool keep mask) of each filter, in the order they apply."""
+    """Return (description, (R,) bool keep mask) of each filter, in the order they apply."""
     if layout == MOT16_LAYOUT:
         return [
             ("ignore rows (conf != 1)", rows[:, GT_CONF] == 1),

@@ -144,8 +144,11 @@ class RandomBatchSampler(_ShardedBatchSampler):
 
 
 class PKBatchSampler(_ShardedBatchSampler):
-    """Identity-balanced P x K sampling: P identities, K crops each (with replacement when an
-    identity has fewer than K crops). One epoch visits every identity once."""
+    """Identity-balanced P x K sampling: P identities, K crops each.
+
+    Crops are drawn with replacement when an identity has fewer than K. One epoch visits every
+    identity once.
+    """
 
     def __init__(self, labels: np.ndarray, num_identities: int, num_instances: int,
                  seed: int = 0, rank: int = 0, world_size: int = 1) -> None:
