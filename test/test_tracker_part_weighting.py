@@ -29,9 +29,12 @@ def test_part_visibility_from_known_masks():
     masks[0, 0, :4] = 1.0  # part 0: the upper body
     masks[0, 1, 4:] = 1.0  # part 1: the legs
     alone = part_visibility(masks, BEHIND[None], np.zeros((0, 4)))
-    np.testing.assert_allclose(alone, [[0.5, 0.5]])  # each part covers half the crop
+    np.testing.assert_allclose(alone, [[1.0, 1.0]])  # nothing in front: all of each part
     hidden_legs = part_visibility(masks, BEHIND[None], IN_FRONT[None])
-    np.testing.assert_allclose(hidden_legs, [[0.5, 0.0]])
+    np.testing.assert_allclose(hidden_legs, [[1.0, 0.0]])
+    masks[0, 1, 2:4] = 0.5  # a soft legs mask reaching up: mass 16 hidden + 4 visible
+    np.testing.assert_allclose(part_visibility(masks, BEHIND[None], IN_FRONT[None]),
+                               [[1.0, 4.0 / 20.0]], rtol=1e-6)
     with pytest.raises(ValueError, match="masks must be"):
         part_visibility(masks[0], BEHIND[None], IN_FRONT[None])
 
@@ -111,6 +114,7 @@ def test_extractor_gives_the_same_features_and_visibility_in_range():
     np.testing.assert_allclose(features, extractor(frame, boxes), atol=1e-5)
     parts = extractor.config.num_parts
     assert visibility.shape == (3, parts) and not visibility[2].any()
+    np.testing.assert_allclose(visibility[1], 1.0, atol=1e-6)  # nothing in front of it
     assert (visibility >= 0).all() and (visibility <= 1).all()
     assert visibility[0].sum() < visibility[1].sum()  # the one behind is partly hidden
 

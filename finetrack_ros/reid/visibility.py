@@ -2,11 +2,13 @@
 
 FineTrack's part masks (MPMG) say where in the crop each of the K parts lies, without part
 labels. Occlusion-aware matching (``tracker.part_weighting: visibility``, ours) weighs each
-part's distance by how visible that part is in both crops. A part's visibility is its mask
-mass outside the boxes of people in front (boxes whose bottom edge is lower in the image,
-i.e. nearer to a ground-level camera):
+part's distance by how visible that part is in both crops. A part's visibility is the share
+of its mask mass outside the boxes of people in front (boxes whose bottom edge is lower in
+the image, i.e. nearer to a ground-level camera):
 
-    v_k = mean over the crop grid of  mask_k * (1 - covered)        in [0, 1]
+    v_k = sum(mask_k * (1 - covered)) / sum(mask_k)        in [0, 1]
+
+so an unoccluded part has v_k = 1 and the weighted distance is then the paper's ``1 - cos``.
 """
 from __future__ import annotations
 
@@ -47,4 +49,7 @@ def part_visibility(masks: np.ndarray, boxes_xyxy: np.ndarray,
     if masks.ndim != 4:
         raise ValueError(f"part_visibility: masks must be (N, K, h, w), got {masks.shape}")
     covered = occlusion_maps(boxes_xyxy, occluders_xyxy, masks.shape[2:])  # (N, h, w)
-    return (masks * (1.0 - covered[:, None])).mean(axis=(2, 3))
+    mass = masks.sum(axis=(2, 3))  # (N, K)
+    visible = (masks * (1.0 - covered[:, None])).sum(axis=(2, 3))
+    # a part with no mask at all has nothing hidden: it counts as visible
+    return np.where(mass > 0, visible / np.where(mass > 0, mass, 1.0), 1.0)
