@@ -213,6 +213,7 @@ class FramePath:
         self.stamps = StampGate(options.time_reset_sec)
         self.bad = BadFrames(report)
         self.dropped_boxes = 0
+        self._last_drop_report = -math.inf
         self.frames_tracked = 0
 
     def set_options(self, options: FrameOptions) -> None:
@@ -260,8 +261,11 @@ class FramePath:
             detections, dropped = detections_from_msg(detections_msg, self.classes)
             if dropped:
                 self.dropped_boxes += dropped
-                self.report(f"stamp {_stamp_text(image_msg.header)}: dropped {dropped} "
-                            f"invalid detection boxes ({self.dropped_boxes} so far)")
+                now = time.monotonic()
+                if now - self._last_drop_report >= self.bad.period_s:  # throttled, as BadFrames
+                    self._last_drop_report = now
+                    self.report(f"stamp {_stamp_text(image_msg.header)}: dropped {dropped} "
+                                f"invalid detection boxes ({self.dropped_boxes} so far)")
         return self._track(image_msg.header, frame, detections, decode_ms)
 
     def _track(self, header: Any, frame: Optional[np.ndarray],
