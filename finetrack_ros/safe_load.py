@@ -1,7 +1,7 @@
 """Reading torch files without running code from them.
 
-``torch.load(..., weights_only=False)`` unpickles arbitrary objects, so a crafted ``.pth``
-runs its payload before any format check sees it. Every checkpoint this package reads goes
+torch's unrestricted unpickler builds arbitrary objects, so a crafted ``.pth`` runs its
+payload before any format check sees it. Every checkpoint this package reads goes
 through :func:`load_torch_file`, which uses torch's restricted unpickler (tensors, dicts,
 lists, tuples, numbers, strings) and turns every failure into one ``ValueError`` line naming
 the file. The formats this package writes hold only such data (configs as plain dicts).

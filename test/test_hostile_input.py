@@ -69,11 +69,22 @@ def test_checkpoint_payload_never_runs(tmp_path, capsys, evil, command):
     assert "nothing in it was run" in _error_line(capsys, ckpt)
 
 
-def test_payload_really_runs_without_weights_only(tmp_path, evil):
-    """The fixture is a working exploit: the unrestricted unpickler runs it."""
+def test_the_fixture_really_carries_a_payload(evil):
+    """The fixture is a working exploit: its pickle calls ``os.mkdir`` when unpickled.
+
+    Read with ``pickletools`` (nothing is unpickled): the pickle imports ``mkdir`` from
+    ``os`` (``posix`` on Linux) and calls it with the marker path.
+    """
+    import pickletools
+    import zipfile
+
     ckpt, marker = evil
-    torch.load(ckpt, weights_only=False)
-    assert marker.is_dir()
+    with zipfile.ZipFile(ckpt) as archive:
+        pickle_bytes = archive.read(next(n for n in archive.namelist()
+                                         if n.endswith("data.pkl")))
+    strings = [arg for _, arg, _ in pickletools.genops(pickle_bytes) if isinstance(arg, str)]
+    assert f"{os.mkdir.__module__} mkdir" in strings  # GLOBAL 'posix mkdir'
+    assert str(marker) in strings and not marker.exists()
 
 
 @pytest.mark.parametrize("content,reason", [("hello\n", "not written by torch.save"),

@@ -1,6 +1,6 @@
 """Outputs are checked before work, never overwritten without --overwrite, written atomically.
 
-Covers ``finetrack_ros.outputs`` and the one size parser of ``finetrack_ros.cli.args``.
+Covers ``finetrack_ros.outputs`` and the one size parser of ``finetrack_ros.arguments``.
 """
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import time
 import pytest
 from test_tracker_cli import _toy_sequence
 
+from finetrack_ros.arguments import parse_hw, parse_wh
 from finetrack_ros.cli import main
-from finetrack_ros.cli.args import parse_hw, parse_wh
 from finetrack_ros.outputs import DIRECTORY, atomic_path, check_output, write_text_atomic
 
 

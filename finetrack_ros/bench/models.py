@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from finetrack_ros.cli.args import parse_hw  # argparse types only; no CLI command is imported
+from finetrack_ros.arguments import parse_hw
 
 HELP = "Time the detector and Re-ID networks stage by stage; print params, GFLOPs, latency."
 

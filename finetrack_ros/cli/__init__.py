@@ -16,7 +16,7 @@ import os
 import sys
 import warnings
 
-from finetrack_ros.cli.args import add_module_commands
+from finetrack_ros.arguments import add_module_commands
 
 # name on the command line -> module under finetrack_ros.cli
 SUBCOMMANDS = {

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from finetrack_ros.cli.args import add_overwrite_argument
+from finetrack_ros.arguments import add_overwrite_argument
 
 HELP = "rosbag2 tools without ROS: from-mot, from-video, info"
 

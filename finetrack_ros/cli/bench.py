@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from finetrack_ros.cli.args import add_module_commands
+from finetrack_ros.arguments import add_module_commands
 
 HELP = ("Benchmarks: time the tracker, the networks or the node, or soak the node "
         "(memory over thousands of frames); print a table.")

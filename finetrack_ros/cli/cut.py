@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from finetrack_ros.cli.args import add_overwrite_argument
+from finetrack_ros.arguments import add_overwrite_argument
 
 HELP = "Cut frames FIRST-LAST of a MOT sequence into a new sequence folder (renumbered from 1)."
 

@@ -9,7 +9,7 @@ import argparse
 import time
 from pathlib import Path
 
-from finetrack_ros.cli.args import parse_hw, parse_wh
+from finetrack_ros.arguments import parse_hw, parse_wh
 
 HELP = ("the main job: a held-out synthetic scene (or your bag/video) through the ROS 2 node; "
         "MP4, MOT results, FineTrack vs IoU-only metrics table and chart")

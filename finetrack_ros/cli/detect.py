@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
-from finetrack_ros.cli.args import add_overwrite_argument, parse_hw
+from finetrack_ros.arguments import add_overwrite_argument, parse_hw
 
 if TYPE_CHECKING:  # numpy is imported where it is used, not when the CLI starts
     import numpy as np

@@ -6,7 +6,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from finetrack_ros.cli.args import add_overwrite_argument
+from finetrack_ros.arguments import add_overwrite_argument
 
 HELP = "Score MOTChallenge tracking results (HOTA, DetA, AssA, MOTA, IDF1, IDSW, FP, FN)."
 

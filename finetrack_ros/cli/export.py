@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from finetrack_ros.cli.args import add_overwrite_argument
+from finetrack_ros.arguments import add_overwrite_argument
 from finetrack_ros.cli.detect import add_detector_arguments, build_detector
 
 HELP = "Export the YOLOX detector or the FineTrack Re-ID network to ONNX (checked in ORT)."

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from finetrack_ros.cli.args import add_overwrite_argument, parse_wh
+from finetrack_ros.arguments import add_overwrite_argument, parse_wh
 
 HELP = "render a seeded synthetic street sequence (images, gt, det) in MOTChallenge layout"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from finetrack_ros.cli.args import add_overwrite_argument
+from finetrack_ros.arguments import add_overwrite_argument
 
 HELP = "Track a MOTChallenge sequence from its detections (or a rosbag2) and write results."
 

@@ -5,7 +5,7 @@ import argparse
 import json
 from pathlib import Path
 
-from finetrack_ros.cli.args import add_overwrite_argument, parse_hw
+from finetrack_ros.arguments import add_overwrite_argument, parse_hw
 
 HELP = "train a YOLOX detector (SimOTA loss) on MOT sequences or freshly generated scenes"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from finetrack_ros.cli.args import add_overwrite_argument
+from finetrack_ros.arguments import add_overwrite_argument
 
 HELP = "train the FineTrack Re-ID network on MOTChallenge ground-truth crops"
 

@@ -8,8 +8,9 @@ because two conventions do, and each option states its own in its metavar:
 * **image / frame sizes are WxH** (width first), as cameras and video tools write them
   (``--size 640x480``): :func:`parse_wh` → ``(width, height)``.
 
-Only ``argparse`` is imported here, so the bench modules (which are command modules with
-``add_arguments``/``run`` too) may use these types without pulling in any CLI command.
+Only ``argparse`` is imported here. It sits beside, not inside, ``cli/`` so that the bench
+modules (command modules with ``add_arguments``/``run`` too) share it without depending on
+the CLI package.
 """
 from __future__ import annotations
 
