@@ -252,7 +252,7 @@ class FramePath:
             return None
 
     def _decode_and_track(self, image_msg: Any, detections_msg: Any) -> TrackedFrame:
-        self.stamps.check(image_msg.header.stamp)  # a bad stamp costs no decoding
+        checked = self.stamps.check(image_msg.header.stamp)  # a bad stamp costs no decoding
         start = time.perf_counter()
         frame = image_msg_to_bgr(image_msg)
         decode_ms = (time.perf_counter() - start) * 1000.0
@@ -266,11 +266,12 @@ class FramePath:
                     self._last_drop_report = now
                     self.report(f"stamp {_stamp_text(image_msg.header)}: dropped {dropped} "
                                 f"invalid detection boxes ({self.dropped_boxes} so far)")
-        return self._track(image_msg.header, frame, detections, decode_ms)
+        return self._track(image_msg.header, frame, detections, decode_ms, checked)
 
     def _track(self, header: Any, frame: Optional[np.ndarray],
-               detections: Optional[Detections], decode_ms: float) -> TrackedFrame:
-        stamp_ns, reset = self.stamps.check(header.stamp)
+               detections: Optional[Detections], decode_ms: float,
+               checked: Optional[tuple[int, bool]] = None) -> TrackedFrame:
+        stamp_ns, reset = checked if checked is not None else self.stamps.check(header.stamp)
         self.stamps.accept(stamp_ns)
         if reset:
             self.report(f"time jumped backwards to {_stamp_text(header)} (bag looped?): "

@@ -107,10 +107,12 @@ def bbox2d_msg(types: Any, fields: dict) -> Any:
 
 
 def _identity_pose(types: Any) -> Any:
-    cls = lambda name: message_class(types, f"geometry_msgs/msg/{name}")  # noqa: E731
-    pose = cls("Pose")(position=cls("Point")(x=0.0, y=0.0, z=0.0),
-                       orientation=cls("Quaternion")(x=0.0, y=0.0, z=0.0, w=1.0))
-    return cls("PoseWithCovariance")(pose=pose, covariance=np.zeros(36, np.float64))
+    point, quaternion, pose, with_covariance = (
+        message_class(types, f"geometry_msgs/msg/{name}")
+        for name in ("Point", "Quaternion", "Pose", "PoseWithCovariance"))
+    identity = pose(position=point(x=0.0, y=0.0, z=0.0),
+                    orientation=quaternion(x=0.0, y=0.0, z=0.0, w=1.0))
+    return with_covariance(pose=identity, covariance=np.zeros(36, np.float64))
 
 
 def detection2d_msg(types: Any, header: Any, fields: dict) -> Any:

@@ -9,26 +9,14 @@ Launch arguments are deployment settings only; algorithm parameters live in the 
 detector_weights is given). Bad arguments, a missing params file or a missing rviz2 end the
 launch before anything starts; a node that fails to configure ends it with a non-zero code.
 """
-import importlib.util
 import os
 
 from launch.actions import OpaqueFunction
 from launch_ros.actions import Node
 
+from finetrack_ros.ros import launch_common as common
 from launch import LaunchDescription
 
-
-def load_common():
-    """Load the helper module beside this file (launch files are loaded by path)."""
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                        "finetrack_launch_common.py")
-    spec = importlib.util.spec_from_file_location("finetrack_launch_common", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-common = load_common()
 ARGUMENTS = [
     *common.NODE_ARGUMENTS,
     ("use_sim_time", "false", "use /clock (bag replay with ros2 bag play --clock)"),

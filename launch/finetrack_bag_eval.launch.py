@@ -11,7 +11,6 @@ ends, record gets SIGINT after ``drain_sec`` and writes the bag, then the launch
 ``finetrack eval --gt <bag> --results <output_bag>``. Play at a rate the node keeps up with
 (``rate``): dropped frames make online results differ from ``finetrack track``'s offline replay.
 """
-import importlib.util
 import os
 import signal
 
@@ -26,20 +25,9 @@ from launch.event_handlers import OnProcessExit
 from launch.events import Shutdown, matches_action
 from launch.events.process import SignalProcess
 
+from finetrack_ros.ros import launch_common as common
 from launch import LaunchDescription
 
-
-def load_common():
-    """Load the helper module beside this file (launch files are loaded by path)."""
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                        "finetrack_launch_common.py")
-    spec = importlib.util.spec_from_file_location("finetrack_launch_common", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-common = load_common()
 RECORDED = ["tracks", "tracked_objects", "label_info", "debug/processing_time_ms",
             "debug/pipeline_latency_ms"]
 ARGUMENTS = [

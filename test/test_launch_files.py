@@ -18,7 +18,8 @@ REPO = Path(__file__).resolve().parents[1]
 LAUNCH = REPO / "launch"
 MAIN_LAUNCH = LAUNCH / "finetrack.launch.py"
 BAG_LAUNCH = LAUNCH / "finetrack_bag_eval.launch.py"
-COMMON = LAUNCH / "finetrack_launch_common.py"
+COMMON = REPO / "finetrack_ros" / "ros" / "launch_common.py"
+PACKAGE_PATHS = REPO / "finetrack_ros" / "package_paths.py"
 NODE_SOURCE = REPO / "finetrack_ros" / "ros" / "finetrack_node.py"
 # Parameters every ROS node has, beside the ones finetrack_node declares.
 BUILTIN_PARAMETERS = {"use_sim_time"}
@@ -106,7 +107,8 @@ def test_log_levels_are_the_ones_rcl_accepts():
 
 def test_shipped_files_the_launch_uses_exist_and_are_installed():
     cmake = (REPO / "CMakeLists.txt").read_text()
-    constants = string_constants(parse(COMMON))
+    # the launch helper takes the shipped file names from package_paths
+    constants = string_constants(parse(COMMON)) | string_constants(parse(PACKAGE_PATHS))
     for name in ("demo.yaml", "finetrack.yaml", "fastdds_large_images.xml"):
         assert name in constants and (REPO / "config" / name).is_file(), name
     for name in ("detector_nano_demo.pth", "reid_demo.pth"):

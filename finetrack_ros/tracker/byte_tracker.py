@@ -39,9 +39,9 @@ class _Dets:
     visibility: Optional[np.ndarray] = None  # (K, parts) part visibility in [0, 1], or None
 
     def subset(self, index: np.ndarray) -> "_Dets":
-        pick = lambda array: None if array is None else array[index]  # noqa: E731
-        return _Dets(self.xyxy[index], self.scores[index], self.class_ids[index],
-                     pick(self.features), pick(self.has_feature), pick(self.visibility))
+        optional = (None if a is None else a[index]
+                    for a in (self.features, self.has_feature, self.visibility))
+        return _Dets(self.xyxy[index], self.scores[index], self.class_ids[index], *optional)
 
     def __len__(self) -> int:
         return len(self.scores)
@@ -59,7 +59,7 @@ class ByteTracker:
     def __init__(self, config: Optional[TrackerConfig] = None) -> None:
         self.config = config if config is not None else TrackerConfig()
         self.kalman = KalmanFilter()
-        self.gallery = IdentityGallery(self.config.gallery_size)
+        self.gallery = IdentityGallery()
         self.reset()
 
     def reset(self) -> None:
@@ -185,7 +185,6 @@ class ByteTracker:
         cfg = self.config
         if cfg.gallery_seconds <= 0 or not confirmed:
             return
-        self.gallery.capacity = cfg.gallery_size
         self.gallery.expire(self.frame_id)
         for _, old_id in self.gallery.take_back(confirmed, cfg.gallery_thresh):
             self._removed_ids.discard(old_id)  # the id is alive again
@@ -213,7 +212,7 @@ class ByteTracker:
             if self.frame_id - track.end_frame > self.config.max_time_lost:
                 track.mark_removed()
                 removed.append(track)
-                self.gallery.add(track, keep_frames)
+                self.gallery.add(track, keep_frames, self.config.gallery_size)
         tracked = [t for t in self.tracked_tracks if t.state == TrackState.TRACKED]
         tracked = _joint(_joint(tracked, activated), refound)
         lost = _sub(self.lost_tracks, tracked) + newly_lost

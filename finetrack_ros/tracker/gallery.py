@@ -7,7 +7,7 @@ closest gallery entry if they are of the same class, their appearance distance (
 most ``gallery_thresh`` (one-to-one, Hungarian). The new track's own id was never
 published (unconfirmed tracks are not output), so consumers only ever see the old id again.
 
-Memory is bounded: at most ``capacity`` entries (the oldest go first) and none older than its
+Memory is bounded: at most ``gallery_size`` entries (the oldest go first) and none older than its
 expiry frame. One gallery per tracker (per camera); a tracker reset clears it.
 """
 from __future__ import annotations
@@ -32,14 +32,9 @@ class GalleryEntry:
 
 
 class IdentityGallery:
-    """Features of removed tracks, keyed by track id (see the module docstring).
+    """Features of removed tracks, keyed by track id (see the module docstring)."""
 
-    Args:
-        capacity: most entries kept; adding to a full gallery drops the oldest entry.
-    """
-
-    def __init__(self, capacity: int = 256) -> None:
-        self.capacity = int(capacity)
+    def __init__(self) -> None:
         self.entries: OrderedDict[int, GalleryEntry] = OrderedDict()
 
     def __len__(self) -> int:
@@ -48,15 +43,18 @@ class IdentityGallery:
     def clear(self) -> None:
         self.entries.clear()
 
-    def add(self, track, keep_frames: int) -> None:
-        """Remember a removed track (only confirmed ones with a feature are worth keeping)."""
+    def add(self, track, keep_frames: int, capacity: int) -> None:
+        """Remember a removed track (only confirmed ones with a feature are worth keeping).
+
+        A gallery holding more than ``capacity`` entries drops its oldest ones.
+        """
         if track.feature is None or not track.is_activated or keep_frames <= 0:
             return
         self.entries.pop(track.track_id, None)
         self.entries[track.track_id] = GalleryEntry(
             track.track_id, track.class_id, np.asarray(track.feature, np.float32),
             track.frame_id, track.frame_id + keep_frames)
-        while len(self.entries) > self.capacity:
+        while len(self.entries) > capacity:
             self.entries.popitem(last=False)
 
     def expire(self, frame_id: int) -> None:

@@ -1,6 +1,7 @@
 """Pieces shared by finetrack.launch.py and finetrack_bag_eval.launch.py (not a launch file).
 
-The launch files load this module by path (``load_common``). It checks the launch arguments
+The launch files import this module (the install is sourced for ``ros2 launch``). It checks
+the launch arguments
 before anything starts (a bad value ends the launch at once, with one line naming the
 argument), picks the params file and weights, and builds ``finetrack_node`` as a
 ``LifecycleNode`` driven by lifecycle events: configure when the process has started,
@@ -32,15 +33,13 @@ from launch_ros.event_handlers import OnStateTransition
 from launch_ros.events.lifecycle import ChangeState
 from lifecycle_msgs.msg import Transition
 
-PACKAGE = "finetrack_ros"
+from finetrack_ros.package_paths import DEMO_DETECTOR, DEMO_PARAMS, DEMO_REID, PACKAGE
+
 NODE_NAME = "finetrack_node"
 LOG_LEVELS = ("debug", "info", "warn", "error", "fatal")
 TRUE_WORDS = ("true", "1", "yes", "on")
 FALSE_WORDS = ("false", "0", "no", "off")
-DEMO_PARAMS = "demo.yaml"
 FULL_PARAMS = "finetrack.yaml"
-DEMO_DETECTOR = "detector_nano_demo.pth"
-DEMO_REID = "reid_demo.pth"
 
 # (name, default, description) of the node's launch arguments: deployment settings only;
 # algorithm parameters live in the params file.
