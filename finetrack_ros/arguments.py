@@ -52,6 +52,27 @@ def add_overwrite_argument(parser: argparse.ArgumentParser, what: str = "the out
                         help=f"replace {what} if it exists and is not empty (default: refuse)")
 
 
+def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--backend``, ``--precision``, ``--threads``: the node's parameters of those names."""
+    parser.add_argument("--backend", default="torch", choices=("torch", "onnxruntime"),
+                        help="inference backend (default torch; onnxruntime takes .onnx files "
+                             "of 'finetrack export onnx')")
+    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16", "int8"),
+                        help="fp32 (default), bf16 (torch), fp16 (torch, CUDA), int8 "
+                             "(onnxruntime, an --int8 export)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="CPU threads per network (default 0: the library's default)")
+
+
+def inference_from_args(args: argparse.Namespace, device: str = "cpu"):
+    """Return the :class:`~finetrack_ros.inference.InferenceOptions` of those flags."""
+    from finetrack_ros.inference import InferenceOptions, set_torch_threads
+
+    set_torch_threads(args.threads)
+    return InferenceOptions(backend=args.backend, precision=args.precision, device=device,
+                            threads=args.threads)
+
+
 def add_module_commands(sub: argparse._SubParsersAction, package: str,
                         modules: dict[str, str], run_key: str) -> None:
     """Add one sub-parser per module of ``package``; ``args.<run_key>`` is set to its ``run``.

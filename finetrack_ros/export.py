@@ -5,25 +5,41 @@ Both graphs have a dynamic batch axis and a fixed image size:
 * detector: ``images`` (B, 3, H, W) float32, preprocessed as the detector's config says
   (letterboxed; ByteTrack normalisation or raw BGR) → ``predictions`` (B, A, 5 + C),
   rows ``[cx, cy, w, h, obj, cls..]`` in network-input pixels (decode included; NMS is not).
-* Re-ID: ``crops`` (B, 3, h, w) float32, normalised RGB → ``embeddings`` (B, D), unit rows.
+* Re-ID: ``crops`` (B, 3, h, w) float32, normalised RGB → ``embeddings`` (B, D), unit rows,
+  and ``masks`` (B, K, h/4, w/4), the part masks (occlusion-aware part weighting).
+
+Each file carries its configuration as ``finetrack`` metadata (:mod:`finetrack_ros.inference`),
+so the node and the CLI load it as they load a checkpoint. :func:`quantize_int8` makes the
+int8 file of a network from calibration inputs (:mod:`finetrack_ros.calibration`).
 
 Uses the TorchScript-based exporter (``dynamo=False``), which needs no extra packages.
 """
 from __future__ import annotations
 
 import copy
+import json
+import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Optional, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-# Largest |ONNX Runtime − PyTorch| accepted by the check, in output units (pixels for boxes,
-# probabilities, embedding components).
+from finetrack_ros.inference import DEFAULT_OPSET, METADATA_KEY, onnx_bytes, with_metadata
+
+# Largest ONNX Runtime − PyTorch difference accepted by the check: absolute for values up to
+# 1 (probabilities, embedding components), relative above (box pixels: float32 keeps 7
+# digits, so a 300 px coordinate differs by ~1e-4 px between two correct implementations).
 DEFAULT_TOLERANCE = 1e-4
-DEFAULT_OPSET = 17  # supported by onnxruntime >= 1.12
+# int8 quantizes the convolutions and matrix products only: every other op (SiLU, the
+# flow warp's grid_sample, YOLOX's box decode, the normalisations) stays float32, so box
+# coordinates and probabilities are not rounded to one 8-bit scale.
+INT8_OP_TYPES = ("Conv", "MatMul", "Gemm")
+# Fewest calibration inputs (frames for the detector, crops for Re-ID) accepted.
+MIN_CALIBRATION_INPUTS = 8
 
 
 @dataclass
@@ -43,68 +59,214 @@ class ExportReport:
     def summary(self) -> str:
         verdict = "OK" if self.ok else "FAILED"
         return (f"{self.path}: input {self.input_shape} -> output {self.output_shape}; "
-                f"ONNX Runtime vs PyTorch max abs diff {self.max_abs_diff:.3g} "
-                f"(tolerance {self.tolerance:g}) {verdict}")
+                f"ONNX Runtime vs PyTorch max diff {self.max_abs_diff:.3g} (absolute up to 1, "
+                f"relative above; tolerance {self.tolerance:g}) {verdict}")
 
 
 def export_onnx(model: nn.Module, example: torch.Tensor, path: str | Path, input_name: str,
-                output_name: str, opset: int = DEFAULT_OPSET,
-                tolerance: float = DEFAULT_TOLERANCE) -> ExportReport:
+                output_names: str | Sequence[str], opset: int = DEFAULT_OPSET,
+                tolerance: float = DEFAULT_TOLERANCE,
+                metadata: Optional[dict[str, Any]] = None) -> ExportReport:
     """Export ``model`` (eval copy, CPU float32) and compare ONNX Runtime with PyTorch.
 
     Args:
         example: (B, ...) input used to trace the graph; batch is dynamic in the file.
+        output_names: one name, or one per output of the model.
 
     Returns:
-        an :class:`ExportReport`; raises ValueError when the diff exceeds ``tolerance``.
+        an :class:`ExportReport` (of the first output); raises ValueError when any output
+        differs by more than ``tolerance``. The file is written atomically.
     """
+    from finetrack_ros.outputs import atomic_path
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(output_names, str):
+        output_names = (output_names,)
     model = copy.deepcopy(model).cpu().float().eval()
-    example = example.detach().cpu().float()
-    with warnings.catch_warnings():
-        # shape checks and sizes become constants: intended, the image size is fixed
-        warnings.simplefilter("ignore", torch.jit.TracerWarning)
-        warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(model, (example,), str(path), dynamo=False, opset_version=opset,
-                          input_names=[input_name], output_names=[output_name],
-                          dynamic_axes={input_name: {0: "batch"}, output_name: {0: "batch"}})
+    data = onnx_bytes(model, example, input_name, output_names, metadata, opset)
     # check with a different batch size and input than the trace
     check_input = torch.randn((example.shape[0] + 1,) + tuple(example.shape[1:]),
                               generator=torch.Generator().manual_seed(0))
-    diff, output_shape = compare_onnxruntime(path, model, check_input, input_name)
+    diff, output_shape = compare_onnxruntime(data, model, check_input, input_name)
     report = ExportReport(path, tuple(check_input.shape), output_shape, diff, tolerance)
     if not report.ok:
         raise ValueError(report.summary())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        Path(tmp).write_bytes(data)
     return report
 
 
-def compare_onnxruntime(path: Path, model: nn.Module, inputs: torch.Tensor,
+def compare_onnxruntime(model_onnx: bytes | Path, model: nn.Module, inputs: torch.Tensor,
                         input_name: str) -> tuple[float, tuple[int, ...]]:
-    """(max |ORT − PyTorch|, output shape) of one input batch."""
+    """(max ORT − PyTorch difference over all outputs, shape of the first output).
+
+    The difference is absolute for reference values up to 1 and relative above.
+    """
     import onnxruntime
 
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    onnx_out = session.run(None, {input_name: inputs.numpy()})[0]
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    source = model_onnx if isinstance(model_onnx, bytes) else str(model_onnx)
+    session = onnxruntime.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+    onnx_out = session.run(None, {input_name: inputs.numpy()})
     with torch.inference_mode():
-        torch_out = model(inputs).numpy()
-    if onnx_out.shape != torch_out.shape:
-        raise ValueError(f"{path}: ONNX output shape {onnx_out.shape} != PyTorch "
-                         f"{torch_out.shape}")
-    return float(np.abs(onnx_out - torch_out).max()), tuple(onnx_out.shape)
+        torch_out = model(inputs)
+    if isinstance(torch_out, torch.Tensor):
+        torch_out = (torch_out,)
+    diff = 0.0
+    for got, expected in zip(onnx_out, torch_out):
+        expected = expected.numpy()
+        if got.shape != expected.shape:
+            raise ValueError(f"ONNX output shape {got.shape} != PyTorch {expected.shape}")
+        scale = np.maximum(np.abs(expected), 1.0)
+        diff = max(diff, float((np.abs(got - expected) / scale).max()))
+    return diff, tuple(onnx_out[0].shape)
 
 
-def export_detector(model: nn.Module, path: str | Path, input_size: tuple[int, int],
-                    opset: int = DEFAULT_OPSET,
+def export_detector(detector, path: str | Path, opset: int = DEFAULT_OPSET,
                     tolerance: float = DEFAULT_TOLERANCE) -> ExportReport:
-    """Export a YOLOX (``detector.model``) for (H, W) = ``input_size`` inputs."""
-    example = torch.randn(1, 3, *input_size, generator=torch.Generator().manual_seed(1))
-    return export_onnx(model, example, path, "images", "predictions", opset, tolerance)
+    """Export a :class:`~finetrack_ros.detector.YOLOXDetector`'s network for its input size.
+
+    The BatchNorms stay: ONNX Runtime folds them into the convs itself.
+    """
+    example = torch.randn(1, 3, *detector.config.preprocess.input_size,
+                          generator=torch.Generator().manual_seed(1))
+    return export_onnx(detector.model, example, path, "images", ("predictions",), opset,
+                       tolerance, detector.config.onnx_metadata())
 
 
 def export_reid(model: nn.Module, path: str | Path, opset: int = DEFAULT_OPSET,
                 tolerance: float = DEFAULT_TOLERANCE) -> ExportReport:
-    """Export a ``FineTrackReID`` for crops of ``model.config.crop_size``."""
+    """Export a ``FineTrackReID`` (embeddings and part masks) for crops of its crop size."""
+    from finetrack_ros.reid.extractor import onnx_metadata
+    from finetrack_ros.reid.model import EmbeddingsAndMasks
+
     crop_h, crop_w = model.config.crop_size
     example = torch.randn(2, 3, crop_h, crop_w, generator=torch.Generator().manual_seed(1))
-    return export_onnx(model, example, path, "crops", "embeddings", opset, tolerance)
+    return export_onnx(EmbeddingsAndMasks(model), example, path, "crops",
+                       ("embeddings", "masks"), opset, tolerance, onnx_metadata(model.config))
+
+
+@dataclass
+class QuantizationReport:
+    """An int8 file and how far it is from the float network on held-out calibration inputs.
+
+    Detector: ``score_diff`` is the largest |Δ| of the objectness/class probabilities and
+    ``box_diff`` the largest box-coordinate |Δ| (pixels) of anchors the fp32 network scores
+    above 0.3. Re-ID: ``min_cosine`` is the lowest int8 · fp32 embedding cosine.
+    """
+
+    path: Path
+    calibration: str
+    inputs_used: int
+    held_out: int
+    score_diff: Optional[float] = None
+    box_diff: Optional[float] = None
+    min_cosine: Optional[float] = None
+
+    def summary(self) -> str:
+        text = (f"{self.path}: int8, calibrated on {self.inputs_used} inputs of "
+                f"{self.calibration}; on {self.held_out} held-out inputs")
+        if self.min_cosine is not None:
+            return text + f" the lowest int8 / fp32 embedding cosine is {self.min_cosine:.4f}"
+        return text + (f" max |int8 - fp32| score {self.score_diff:.3f}, box of confident "
+                       f"anchors {self.box_diff:.2f} px")
+
+
+def quantize_int8(float_model: bytes, path: str | Path, inputs: Sequence[np.ndarray],
+                  calibration: str) -> QuantizationReport:
+    """Write the static int8 quantization of an exported float network to ``path``.
+
+    Args:
+        float_model: the fp32 ONNX bytes of :func:`onnx_bytes` (with metadata).
+        inputs: calibration batches (each (B, ...) float32, the network's input); one in
+            eight (at least one) is held out of the calibration to report the int8 error.
+        calibration: where the inputs came from (stored in the file's metadata).
+
+    Raises:
+        ValueError: fewer than :data:`MIN_CALIBRATION_INPUTS` inputs (quantization without
+            calibration data is refused: its activation ranges would be guesses).
+    """
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    from finetrack_ros.outputs import atomic_path
+
+    count = sum(len(batch) for batch in inputs)
+    if count < MIN_CALIBRATION_INPUTS:
+        raise ValueError(f"int8 quantization needs calibration data: got {count} inputs from "
+                         f"{calibration or 'nothing'}, need at least {MIN_CALIBRATION_INPUTS}")
+    held_out = list(inputs[::8])
+    used = [batch for i, batch in enumerate(inputs) if i % 8] or list(inputs)
+    import onnx
+
+    proto = onnx.load_from_string(float_model)
+    input_name = proto.graph.input[0].name
+    metadata = json.loads(next(e.value for e in proto.metadata_props if e.key == METADATA_KEY))
+
+    class _Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.batches = iter(used)
+
+        def get_next(self):
+            batch = next(self.batches, None)
+            return None if batch is None else {input_name: batch.astype(np.float32)}
+
+    with tempfile.TemporaryDirectory(prefix="finetrack-int8-") as tmp:
+        float_path, prepared, quantized = (Path(tmp) / n for n in ("f.onnx", "p.onnx", "q.onnx"))
+        float_path.write_bytes(float_model)
+        quant_pre_process(str(float_path), str(prepared), skip_symbolic_shape=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            quantize_static(str(prepared), str(quantized), _Reader(),
+                            quant_format=QuantFormat.QDQ, per_channel=True,
+                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                            op_types_to_quantize=list(INT8_OP_TYPES),
+                            calibrate_method=CalibrationMethod.MinMax)
+        used_count = sum(len(batch) for batch in used)
+        metadata.update(precision="int8", calibration=f"{calibration}, {used_count} inputs")
+        data = with_metadata(quantized.read_bytes(), metadata)
+    report = _compare_int8(float_model, data, held_out, input_name, Path(path), calibration,
+                           used_count)
+    with atomic_path(path) as tmp_path:
+        Path(tmp_path).write_bytes(data)
+    return report
+
+
+def _compare_int8(float_model: bytes, int8_model: bytes, held_out: Sequence[np.ndarray],
+                  input_name: str, path: Path, calibration: str, used_count: int
+                  ) -> QuantizationReport:
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    sessions = [onnxruntime.InferenceSession(m, options, providers=["CPUExecutionProvider"])
+                for m in (float_model, int8_model)]
+    report = QuantizationReport(path, calibration, used_count,
+                                sum(len(b) for b in held_out))
+    score_diff, box_diff, cosines = 0.0, 0.0, []
+    for batch in held_out:
+        reference, quantized = (s.run(None, {input_name: batch.astype(np.float32)})[0]
+                                for s in sessions)
+        if reference.ndim == 2:  # Re-ID embeddings (B, D)
+            norms = np.linalg.norm(reference, axis=1) * np.linalg.norm(quantized, axis=1)
+            cosines.append(((reference * quantized).sum(1) / np.maximum(norms, 1e-12)).min())
+            continue
+        # detector predictions (B, A, 5 + C): [cx, cy, w, h, obj, cls..]
+        score_diff = max(score_diff, float(np.abs(reference[..., 4:] - quantized[..., 4:]).max()))
+        confident = reference[..., 4] * reference[..., 5:].max(-1) > 0.3
+        if confident.any():
+            box_diff = max(box_diff, float(np.abs(reference[confident, :4]
+                                                  - quantized[confident, :4]).max()))
+    if cosines:
+        report.min_cosine = float(min(cosines))
+    else:
+        report.score_diff, report.box_diff = score_diff, box_diff
+    return report

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from finetrack_ros.detector import YOLOXDetector, build_yolox, guess_yolox_config
+from finetrack_ros.inference import InferenceOptions
 
 INPUT = (64, 96)
 
@@ -99,4 +100,5 @@ def test_random_weights_warn() -> None:
 
 def test_fp16_on_cpu_is_refused() -> None:
     with pytest.raises(ValueError, match="fp16 needs a CUDA device"):
-        YOLOXDetector(None, "nano", 1, input_size=INPUT, fp16=True, device="cpu")
+        YOLOXDetector(None, "nano", 1, input_size=INPUT,
+                      inference=InferenceOptions(precision="fp16"))

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from finetrack_ros.inference import InferenceOptions
 from finetrack_ros.reid import (
     FeatureExtractor,
     FineTrackReID,
@@ -146,7 +147,8 @@ def test_extractor_rejects_bad_input(frame, extractor):
     with pytest.raises(ValueError, match=r"boxes_xyxy.*\(2, 5\)"):
         extractor(frame, np.zeros((2, 5)))
     with pytest.raises(ValueError, match="fp16 needs a CUDA device"):
-        FeatureExtractor(extractor.model, device="cpu", fp16=True)
+        FeatureExtractor(extractor.model, device="cpu",
+                         inference=InferenceOptions(precision="fp16"))
 
 
 def test_real_frame_gt_boxes(shared_data, extractor):

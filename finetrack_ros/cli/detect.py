@@ -10,7 +10,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
-from finetrack_ros.arguments import add_overwrite_argument, parse_hw
+from finetrack_ros.arguments import (
+    add_inference_arguments,
+    add_overwrite_argument,
+    inference_from_args,
+    parse_hw,
+)
 
 if TYPE_CHECKING:  # numpy is imported where it is used, not when the CLI starts
     import numpy as np
@@ -23,7 +28,9 @@ VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".mov", ".webm")
 
 def add_detector_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the flags that define a YOLOXDetector (shared with ``finetrack export onnx``)."""
-    parser.add_argument("--detector", type=Path, help="ByteTrack/YOLOX checkpoint (.pth/.tar)")
+    parser.add_argument("--detector", type=Path,
+                        help="ByteTrack/YOLOX checkpoint (.pth/.tar), or an .onnx file of "
+                             "'finetrack export onnx' (with --backend onnxruntime)")
     parser.add_argument("--random-weights", action="store_true",
                         help="allow running without --detector, on RANDOM weights (smoke tests)")
     parser.add_argument("--model-size", default="s", choices=["nano", "tiny", "s", "m", "l", "x"],
@@ -47,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--classes", type=parse_classes, default=(), metavar="0,2",
                         help="class indices to keep (default: all)")
     parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1)")
-    parser.add_argument("--fp16", action="store_true", help="half precision (CUDA only)")
+    add_inference_arguments(parser)
     parser.add_argument("--compile", action="store_true", help="torch.compile the network")
     parser.add_argument("--max-frames", type=int, default=None, help="stop after N frames")
     parser.add_argument("--out", type=Path, required=True, help="det.txt to write")
@@ -67,6 +74,7 @@ def build_detector(args: argparse.Namespace, **overrides):
     import warnings
 
     from finetrack_ros.detector import SIZES, YOLOXDetector
+    from finetrack_ros.inference import is_onnx_path
 
     if args.detector is None and not args.random_weights:
         raise ValueError("--detector CHECKPOINT is required (or --random-weights for a smoke "
@@ -77,6 +85,8 @@ def build_detector(args: argparse.Namespace, **overrides):
     input_size = args.input_size or SIZES[args.model_size].test_size
     options = dict(size=args.model_size, num_classes=args.num_classes, input_size=input_size,
                    raw_bgr=args.raw_bgr)
+    if is_onnx_path(args.detector):  # the file stores its architecture and input size
+        options.update(size="auto", input_size=args.input_size)
     options.update(overrides)
     with warnings.catch_warnings():  # the loud stderr line above replaces the warning
         warnings.filterwarnings("ignore", message="YOLOXDetector: no checkpoint")
@@ -154,8 +164,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--classes {bad}: class indices must be in [0, {args.num_classes}) "
                          f"for --num-classes {args.num_classes}")
     check_output(args.out, overwrite=args.overwrite)
-    detector = build_detector(args, conf=args.conf, nms=args.nms, device=args.device,
-                              fp16=args.fp16, compile=args.compile)
+    detector = build_detector(args, conf=args.conf, nms=args.nms, compile=args.compile,
+                              inference=inference_from_args(args, args.device))
     total, frames = iter_frames(args.source)
     if args.max_frames is not None:
         total = min(total, args.max_frames)

@@ -1,7 +1,9 @@
 """``finetrack export onnx``: export the detector or the Re-ID network to ONNX.
 
-The file is then checked in ONNX Runtime against PyTorch (max abs diff printed; exit code 2
-above tolerance).
+The fp32 file is checked in ONNX Runtime against PyTorch (max abs diff printed; exit code 2
+above tolerance). ``--int8 --calib SRC`` then quantizes it (static int8, calibrated on frames
+of SRC, a MOT folder or a bag) and reports its distance to fp32 on held-out inputs. Either
+file loads in the node and ``finetrack track`` with ``backend: onnxruntime``.
 """
 from __future__ import annotations
 
@@ -29,10 +31,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     onnx.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
     onnx.add_argument("--tolerance", type=float, default=1e-4,
                       help="largest accepted |ONNX Runtime - PyTorch| (default 1e-4)")
+    onnx.add_argument("--int8", action="store_true",
+                      help="write a static int8 network (ONNX Runtime, CPU) calibrated on "
+                           "--calib")
+    onnx.add_argument("--calib", type=Path, metavar="SRC",
+                      help="calibration frames for --int8: a MOT sequence folder (boxes from "
+                           "det/det.txt or gt/gt.txt) or a rosbag2 (boxes from "
+                           "--detections-topic)")
+    onnx.add_argument("--calib-frames", type=int, default=None,
+                      help="frames read from SRC, spread evenly (default 64)")
+    onnx.add_argument("--image-topic", default="/camera/image_raw",
+                      help="bag --calib: image topic (default /camera/image_raw)")
+    onnx.add_argument("--detections-topic", default="/detections",
+                      help="bag --calib: Detection2DArray topic with the boxes Re-ID crops "
+                           "(default /detections)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from finetrack_ros.export import export_detector, export_reid
     from finetrack_ros.outputs import check_output
 
     check_output(args.out, overwrite=args.overwrite)
@@ -42,16 +57,62 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("export onnx: give exactly one network: --detector CKPT "
                          "(or --random-weights) for YOLOX, or --reid CKPT (or --random-reid "
                          "PRESET) for the Re-ID network")
+    if args.int8 and args.calib is None:
+        raise ValueError("--int8 needs calibration data: --calib SRC, a MOT sequence folder or "
+                         "a rosbag2 with frames like those the robot will see (int8 without "
+                         "calibration would guess every activation range)")
+    if args.calib is not None and not args.int8:
+        raise ValueError("--calib is for --int8 (an fp32 export needs no calibration)")
+    calibration = None
+    if args.int8:  # read (and check) the frames before the export work
+        from finetrack_ros.calibration import DEFAULT_FRAMES, read_calibration_frames
+
+        calibration = read_calibration_frames(args.calib, args.calib_frames or DEFAULT_FRAMES,
+                                              args.image_topic, args.detections_topic)
     if wants_reid:
-        model = _load_reid(args)
-        report = export_reid(model, args.out, args.opset, args.tolerance)
+        _export_reid(args, calibration)
     else:
-        detector = build_detector(args)
-        input_size = detector.config.preprocess.input_size
-        report = export_detector(detector.model, args.out, input_size, args.opset,
-                                 args.tolerance)
-    print(report.summary())
+        _export_detector(args, calibration)
     return 0
+
+
+def _export_detector(args: argparse.Namespace, calibration) -> None:
+    from finetrack_ros.export import export_detector
+
+    detector = build_detector(args)
+    if calibration is None:
+        print(export_detector(detector, args.out, args.opset, args.tolerance).summary())
+        return
+    from finetrack_ros.calibration import detector_inputs
+
+    _quantize(args, detector, detector_inputs(detector, calibration), calibration.source)
+
+
+def _export_reid(args: argparse.Namespace, calibration) -> None:
+    from finetrack_ros.export import export_reid
+
+    model = _load_reid(args)
+    if calibration is None:
+        print(export_reid(model, args.out, args.opset, args.tolerance).summary())
+        return
+    from finetrack_ros.calibration import reid_inputs
+
+    _quantize(args, model, reid_inputs(model.config, calibration), calibration.source)
+
+
+def _quantize(args: argparse.Namespace, network, inputs, source: str) -> None:
+    """Export ``network`` (a YOLOXDetector or a FineTrackReID) to fp32, check it, quantize."""
+    import tempfile
+
+    from finetrack_ros.export import export_detector, export_reid, quantize_int8
+
+    export = export_reid if hasattr(network, "embed_with_masks") else export_detector
+    with tempfile.TemporaryDirectory(prefix="finetrack-export-") as tmp:
+        float_path = Path(tmp) / "fp32.onnx"
+        print(export(network, float_path, args.opset, args.tolerance).summary()
+              .replace(str(float_path), "fp32 network"))
+        report = quantize_int8(float_path.read_bytes(), args.out, inputs, source)
+    print(report.summary())
 
 
 def _load_reid(args: argparse.Namespace):

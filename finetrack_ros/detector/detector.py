@@ -1,9 +1,11 @@
 """``YOLOXDetector``: BGR frame in, :class:`~finetrack_ros.structures.Detections` out.
 
 The one detector object the pipeline, the CLI and the benchmark use. ``.model`` is the plain
-trainable :class:`~finetrack_ros.detector.yolox.YOLOX`; inference runs a private copy with
-conv+BN fused, optionally fp16 (CUDA) and ``torch.compile``-d, built on first use. After
-changing ``.model``'s weights (training), call :meth:`YOLOXDetector.refresh`.
+trainable :class:`~finetrack_ros.detector.yolox.YOLOX` (None for an ``.onnx`` file);
+inference runs a *runner* (:mod:`finetrack_ros.inference`) built on first use: a conv+BN
+fused copy in torch (fp32, bf16, fp16 on CUDA; ``torch.compile`` optional), or ONNX Runtime
+(fp32, or an int8 file of ``finetrack export onnx --int8``). After changing ``.model``'s
+weights (training), call :meth:`YOLOXDetector.refresh`.
 """
 from __future__ import annotations
 
@@ -14,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from finetrack_ros.detector.blocks import fuse_conv_bn
 from finetrack_ros.detector.checkpoint import (
@@ -26,17 +27,18 @@ from finetrack_ros.detector.checkpoint import (
 from finetrack_ros.detector.postprocess import PostprocessConfig, postprocess, unletterbox
 from finetrack_ros.detector.preprocess import PreprocessConfig, preprocess
 from finetrack_ros.detector.yolox import build_yolox
+from finetrack_ros.inference import (
+    InferenceOptions,
+    Runner,
+    is_onnx_path,
+    load_onnx_network,
+    make_runner,
+)
+from finetrack_ros.inference import describe as describe_inference
 from finetrack_ros.structures import Detections
 
-
-@dataclass(frozen=True)
-class InferenceConfig:
-    """How the network runs (not what it computes)."""
-
-    device: str = "cpu"  # torch device string: "cpu", "cuda", "cuda:1"
-    fp16: bool = False  # half precision weights and inputs; CUDA only
-    fuse: bool = True  # fold BatchNorm into convs for inference (same outputs, faster)
-    compile: bool = False  # torch.compile the inference copy (slow first call)
+# What an ONNX detector file stores of its configuration (``finetrack export onnx``).
+ONNX_NETWORK = "detector"
 
 
 @dataclass(frozen=True)
@@ -47,65 +49,88 @@ class DetectorConfig:
     num_classes: int = 1  # 1 for ByteTrack MOT checkpoints (person), 80 for COCO
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
     postprocess: PostprocessConfig = field(default_factory=PostprocessConfig)
-    inference: InferenceConfig = field(default_factory=InferenceConfig)
+    inference: InferenceOptions = field(default_factory=InferenceOptions)
+
+    def onnx_metadata(self) -> dict:
+        """Return the description an exported ONNX file carries (see ``inference``)."""
+        return {"network": ONNX_NETWORK, "size": self.size, "num_classes": self.num_classes,
+                "input_size": list(self.preprocess.input_size),
+                "raw_bgr": self.preprocess.raw_bgr}
 
 
 class YOLOXDetector:
     """YOLOX with ByteTrack's pre/post-processing.
 
     Args:
-        checkpoint: path of a ByteTrack/YOLOX checkpoint, or None for random weights
-            (smoke tests only; a warning is issued).
+        checkpoint: path of a ByteTrack/YOLOX checkpoint, an ``.onnx`` file of ``finetrack
+            export onnx`` (backend onnxruntime), or None for random weights (smoke tests
+            only; a warning is issued).
         size, num_classes: the architecture; must match the checkpoint. ``size="auto"``
             takes size and class count from the checkpoint (stored, or inferred from its
-            weights) and ``raw_bgr`` too when the file stores it.
-        input_size: (H, W) network input, multiples of 32.
+            weights) and ``raw_bgr`` too when the file stores it. An ONNX file stores all
+            three and its input size.
+        input_size: (H, W) network input, multiples of 32; None with an ONNX file takes the
+            file's.
         conf: minimum obj·cls score kept. nms: class-aware NMS IoU threshold.
         raw_bgr: True for official YOLOX >= 0.2 checkpoints (raw BGR 0..255 input).
-        device, fp16, fuse, compile: see :class:`InferenceConfig`.
+        device, fuse, compile: see :class:`~finetrack_ros.inference.InferenceOptions`.
+        inference: backend, precision and threads; its ``device``/``fuse``/``compile`` are
+            replaced by the arguments above when given explicitly.
 
     ``detector(frame_bgr)`` with an (h, w, 3) uint8 BGR frame returns Detections with
     ``xyxy`` boxes in pixels of that frame, sorted by score.
     """
 
     def __init__(self, checkpoint: str | Path | None = None, size: str = "s",
-                 num_classes: int = 1, input_size: tuple[int, int] = (608, 1088),
+                 num_classes: int = 1, input_size: tuple[int, int] | None = (608, 1088),
                  conf: float = 0.1, nms: float = 0.7, raw_bgr: bool = False,
-                 device: str = "cpu", fp16: bool = False, fuse: bool = True,
-                 compile: bool = False) -> None:
-        state_dict, self.info = None, CheckpointInfo()
-        if checkpoint is not None:
-            state_dict, self.info = read_checkpoint(checkpoint)
+                 device: str | None = None, fuse: bool | None = None,
+                 compile: bool | None = None,
+                 inference: InferenceOptions | None = None) -> None:
+        explicit = {k: v for k, v in (("device", device), ("fuse", fuse),
+                                      ("compile", compile)) if v is not None}
+        options = InferenceOptions(**{**_options_dict(inference), **explicit})
+        self.device = torch.device(options.device)
+        self.checkpoint = None if checkpoint is None else Path(checkpoint)
+        self.model = None
+        self._runner: Runner | None = None
+        self.info = CheckpointInfo()
         self.auto = size == AUTO_SIZE
-        if self.auto:
-            size, num_classes, raw_bgr = _auto_architecture(checkpoint, self.info,
-                                                            num_classes, raw_bgr)
-        config = DetectorConfig(
+        if is_onnx_path(checkpoint):
+            self._runner = load_onnx_network(checkpoint, ONNX_NETWORK, options,
+                                             "detector.checkpoint")
+            size, num_classes, raw_bgr, input_size = _onnx_architecture(
+                checkpoint, self._runner.metadata, size, num_classes, input_size)
+        else:
+            if input_size is None:
+                raise ValueError("detector.input_size: required for a .pth checkpoint")
+            state_dict = None
+            if checkpoint is not None:
+                state_dict, self.info = read_checkpoint(checkpoint)
+            if self.auto:
+                size, num_classes, raw_bgr = _auto_architecture(checkpoint, self.info,
+                                                                num_classes, raw_bgr)
+            self.model = build_yolox(size, num_classes)
+            if checkpoint is None:
+                warnings.warn("YOLOXDetector: no checkpoint given, using RANDOM weights",
+                              stacklevel=2)
+            else:
+                load_state_dict_checked(self.model, state_dict, checkpoint, size, self.info)
+            self.model.to(self.device).eval()
+        self.config = DetectorConfig(
             size=size, num_classes=num_classes,
             preprocess=PreprocessConfig(input_size=tuple(input_size), raw_bgr=raw_bgr),
             postprocess=PostprocessConfig(conf=conf, nms=nms),
-            inference=InferenceConfig(device=device, fp16=fp16, fuse=fuse, compile=compile),
+            inference=options,
         )
-        self.config = config
-        self.device = torch.device(device)
-        if fp16 and self.device.type != "cuda":
-            raise ValueError(f"fp16 needs a CUDA device, got device={device!r}")
-        self.model = build_yolox(size, num_classes)
-        self.checkpoint = None if checkpoint is None else Path(checkpoint)
-        if checkpoint is None:
-            warnings.warn("YOLOXDetector: no checkpoint given, using RANDOM weights",
-                          stacklevel=2)
-        else:
-            load_state_dict_checked(self.model, state_dict, checkpoint, size, self.info)
-        self.model.to(self.device).eval()
-        self._runner: nn.Module | None = None
 
     def describe(self) -> str:
         """One line: architecture, input, normalisation, weights and where each came from."""
         config, info = self.config, self.info
         h, w = config.preprocess.input_size
         text = (f"YOLOX-{config.size}, {config.num_classes} classes, input {h}x{w}, "
-                f"{'raw BGR' if config.preprocess.raw_bgr else 'ByteTrack'} normalisation")
+                f"{'raw BGR' if config.preprocess.raw_bgr else 'ByteTrack'} normalisation, "
+                f"{describe_inference(config.inference)}")
         if self.checkpoint is None:
             return text + ", RANDOM weights"
         text += f", weights {self.checkpoint}"
@@ -117,23 +142,26 @@ class YOLOXDetector:
 
     @property
     def dtype(self) -> torch.dtype:
-        return torch.float16 if self.config.inference.fp16 else torch.float32
+        """Dtype of the preprocessed input (the runner casts it as its network needs)."""
+        options = self.config.inference
+        return options.torch_dtype if options.backend == "torch" else torch.float32
 
     def refresh(self) -> None:
         """Rebuild the inference copy from ``.model`` on the next call (after training)."""
-        self._runner = None
+        if self.model is not None:
+            self._runner = None
 
-    def inference_model(self) -> nn.Module:
-        """Return the fused / fp16 / compiled eval-mode copy of ``.model`` used for inference."""
+    @property
+    def runner(self) -> Runner:
+        """The callable that runs the network: ``(B, 3, H, W) → ((B, A, 5 + C),)``."""
         if self._runner is None:
             options = self.config.inference
-            runner = copy.deepcopy(self.model).eval()
-            if options.fuse:
-                fuse_conv_bn(runner)
-            runner.to(self.device, self.dtype)
-            if options.compile:
-                runner = torch.compile(runner)
-            self._runner = runner
+            model = copy.deepcopy(self.model).eval()
+            if options.fuse and options.backend == "torch":  # ONNX Runtime fuses by itself
+                fuse_conv_bn(model)
+            example = torch.zeros(1, 3, *self.config.preprocess.input_size)
+            self._runner = make_runner(model, options, example, "images", ("predictions",),
+                                       "detector.checkpoint", self.config.onnx_metadata())
         return self._runner
 
     def preprocess(self, frame_bgr: np.ndarray) -> tuple[torch.Tensor, float]:
@@ -141,10 +169,8 @@ class YOLOXDetector:
         return preprocess(frame_bgr, self.config.preprocess, self.device, self.dtype)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """(B, 3, H, W) inputs → (B, A, 5 + C) decoded predictions (see YOLOXHead)."""
-        model = self.inference_model()
-        with torch.inference_mode():
-            return model(images)
+        """(B, 3, H, W) inputs → (B, A, 5 + C) decoded float32 predictions (see YOLOXHead)."""
+        return self.runner(images)[0]
 
     def postprocess(self, predictions: torch.Tensor, ratio: float) -> Detections:
         """Turn (A, 5 + C) predictions of one image into Detections in original-image pixels."""
@@ -156,6 +182,31 @@ class YOLOXDetector:
     def __call__(self, frame_bgr: np.ndarray) -> Detections:
         images, ratio = self.preprocess(frame_bgr)
         return self.postprocess(self.forward(images)[0], ratio)
+
+
+def _options_dict(options: InferenceOptions | None) -> dict:
+    import dataclasses
+
+    return dataclasses.asdict(options) if options is not None else {}
+
+
+def _onnx_architecture(path, metadata: dict, size: str, num_classes: int,
+                       input_size) -> tuple[str, int, bool, tuple[int, int]]:
+    """(size, num_classes, raw_bgr, input_size) of an ONNX detector file, checked."""
+    stored_hw = tuple(metadata.get("input_size", ()))
+    if input_size is not None and stored_hw != tuple(input_size):
+        raise ValueError(f"detector.checkpoint {path} was exported for input "
+                         f"{'x'.join(map(str, stored_hw))} but detector.input_size is "
+                         f"{list(input_size)}: set detector.input_size to {list(stored_hw)} "
+                         "(an ONNX file has a fixed input size) or export again")
+    if size != AUTO_SIZE and size != metadata.get("size"):
+        raise ValueError(f"detector.checkpoint {path} holds YOLOX-{metadata.get('size')} but "
+                         f"detector.size is {size}: set detector.size to auto")
+    if size != AUTO_SIZE and num_classes != metadata.get("num_classes"):
+        raise ValueError(f"detector.checkpoint {path} has {metadata.get('num_classes')} "
+                         f"classes but detector.num_classes is {num_classes}")
+    return (metadata["size"], int(metadata["num_classes"]), bool(metadata["raw_bgr"]),
+            stored_hw)
 
 
 def _auto_architecture(checkpoint, info: CheckpointInfo, num_classes, raw_bgr

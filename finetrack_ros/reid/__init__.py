@@ -3,7 +3,7 @@
 Usage::
 
     model = load_reid(path, device) or FineTrackReID(ReIDConfig(...))
-    extractor = FeatureExtractor(model, device="cpu", fp16=False)
+    extractor = FeatureExtractor(model, device="cpu")  # or FeatureExtractor.load(path)
     features = extractor(frame_bgr, boxes_xyxy)  # (N, D) float32, unit rows
 """
 from .backbone import ResNet

@@ -2,54 +2,108 @@
 
 The one call the tracking side needs (docs/architecture.md):
 
-    extractor = FeatureExtractor(model, device="cpu", fp16=False)
+    extractor = FeatureExtractor(model, device="cpu")  # or FeatureExtractor.load(path)
     features = extractor(frame_bgr, boxes_xyxy)  # (N, D) float32, unit rows
 """
 from __future__ import annotations
 
 import logging
-from contextlib import nullcontext
+from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
+from finetrack_ros.inference import (
+    InferenceOptions,
+    Runner,
+    is_onnx_path,
+    load_onnx_network,
+    make_runner,
+)
+
+from .config import ReIDConfig
 from .crops import check_frame, crop_and_normalise, valid_boxes
-from .model import FineTrackReID
+from .model import EmbeddingsAndMasks, FineTrackReID
 from .visibility import part_visibility
 
 LOGGER = logging.getLogger(__name__)
+# ``network`` value of Re-ID ONNX files (``finetrack export onnx``).
+ONNX_NETWORK = "reid"
+
+
+def onnx_metadata(config: ReIDConfig) -> dict:
+    """Return the description an exported Re-ID ONNX file carries (see ``inference``)."""
+    return {"network": ONNX_NETWORK, "config": config.to_dict()}
 
 
 class FeatureExtractor:
     """Runs ``FineTrackReID`` on the boxes of a frame.
 
     Args:
-        model: the network; it is moved to ``device`` and put in eval mode.
-        device: torch device string or object.
-        fp16: run under float16 autocast (CUDA only).
+        model: the network; it is moved to ``device`` and put in eval mode. None with
+            ``onnx_path``.
+        device: torch device string or object (crops are made there).
         batch_size: crops per forward pass; bounds memory for frames with many boxes.
+        inference: backend / precision / threads (:mod:`finetrack_ros.inference`); its
+            device is replaced by ``device``.
+        onnx_path: an ``.onnx`` Re-ID file of ``finetrack export onnx`` (backend
+            onnxruntime) instead of ``model``; its configuration comes from the file.
 
-    Boxes narrower/shorter than ``model.config.min_box_side`` (or non-finite) are not
-    cropped: their output row is all zeros (cosine similarity 0 to everything) and a
-    warning names each box and the reason.
+    Boxes narrower/shorter than ``config.min_box_side`` (or non-finite) are not cropped:
+    their output row is all zeros (cosine similarity 0 to everything) and a warning names
+    each box and the reason.
     """
 
-    def __init__(self, model: FineTrackReID, device: torch.device | str = "cpu",
-                 fp16: bool = False, batch_size: int = 64) -> None:
+    def __init__(self, model: Optional[FineTrackReID], device: torch.device | str = "cpu",
+                 batch_size: int = 64, inference: Optional[InferenceOptions] = None,
+                 onnx_path: Optional[str | Path] = None) -> None:
         self.device = torch.device(device)
-        if fp16 and self.device.type != "cuda":
-            raise ValueError(f"FeatureExtractor: fp16 needs a CUDA device, got device {device!r}")
         if batch_size < 1:
             raise ValueError(f"FeatureExtractor: batch_size must be >= 1, got {batch_size}")
-        self.model = model.to(self.device).eval()
-        self.config = model.config
-        self.fp16 = fp16
+        options = inference or InferenceOptions()
+        self.options = InferenceOptions(**{**options.__dict__, "device": str(self.device)})
         self.batch_size = batch_size
+        self.model = None
+        if onnx_path is not None:
+            runner = load_onnx_network(onnx_path, ONNX_NETWORK, self.options, "reid.checkpoint")
+            self.config = ReIDConfig.from_dict(runner.metadata.get("config", {}),
+                                               source=f"reid.checkpoint {onnx_path}")
+            self._runner: Optional[Runner] = runner
+        else:
+            if model is None:
+                raise ValueError("FeatureExtractor: give a model or an onnx_path")
+            self.model = model.to(self.device).eval()
+            self.config = model.config
+            self._runner = None
+
+    @classmethod
+    def load(cls, checkpoint: str | Path, device: torch.device | str = "cpu",
+             batch_size: int = 64, inference: Optional[InferenceOptions] = None
+             ) -> "FeatureExtractor":
+        """Build an extractor from a ``save_reid`` checkpoint or an exported ``.onnx`` file."""
+        if is_onnx_path(checkpoint):
+            return cls(None, device, batch_size, inference, onnx_path=checkpoint)
+        from .checkpoint import load_reid
+
+        return cls(load_reid(checkpoint, device), device, batch_size, inference)
 
     @property
     def dim(self) -> int:
         """D, the length of each output row."""
-        return self.model.output_dim
+        return self.config.output_dim
+
+    @property
+    def runner(self) -> Runner:
+        """The callable that runs the network: crops → (embeddings, masks)."""
+        if self._runner is None:
+            crop_h, crop_w = self.config.crop_size
+            self._runner = make_runner(EmbeddingsAndMasks(self.model), self.options,
+                                       torch.zeros(2, 3, crop_h, crop_w), "crops",
+                                       ("embeddings", "masks"), "reid.checkpoint",
+                                       onnx_metadata(self.config))
+        return self._runner
 
     def crops(self, frame_bgr: np.ndarray, boxes_xyxy: np.ndarray) -> torch.Tensor:
         """Normalised crops (M, 3, h, w) of the valid boxes (see ``valid_boxes``)."""
@@ -57,6 +111,18 @@ class FeatureExtractor:
         keep, _ = valid_boxes(boxes, self.config.min_box_side)
         return crop_and_normalise(frame_bgr, boxes[keep], self.config.crop_size,
                                   self.config.pixel_mean, self.config.pixel_std, self.device)
+
+    def embed_crops(self, crops: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Run the network on (M, 3, h, w) crops: (M, D) unit float32 rows, (M, K, h/4, w/4).
+
+        Rows are normalised again in float32: reduced precisions leave them only close to 1.
+        """
+        embeddings, masks = [], []
+        for chunk in crops.split(self.batch_size):
+            embedding, mask = self.runner(chunk)
+            embeddings.append(embedding)
+            masks.append(mask)
+        return F.normalize(torch.cat(embeddings), dim=1), torch.cat(masks)
 
     @torch.inference_mode()
     def with_visibility(self, frame_bgr: np.ndarray, boxes_xyxy: np.ndarray,
@@ -75,16 +141,9 @@ class FeatureExtractor:
             return features, visibility
         crops = crop_and_normalise(frame_bgr, boxes[keep], self.config.crop_size,
                                    self.config.pixel_mean, self.config.pixel_std, self.device)
-        autocast = (torch.autocast("cuda", dtype=torch.float16) if self.fp16 else nullcontext())
-        embeddings, masks = [], []
-        with autocast:
-            for chunk in crops.split(self.batch_size):
-                embedding, mask = self.model.embed_with_masks(chunk)
-                embeddings.append(embedding.float())
-                masks.append(mask.float())
-        features[keep] = torch.cat(embeddings).cpu().numpy()
-        visibility[keep] = part_visibility(torch.cat(masks).cpu().numpy(), boxes[keep],
-                                           occluders_xyxy)
+        embeddings, masks = self.embed_crops(crops)
+        features[keep] = embeddings.cpu().numpy()
+        visibility[keep] = part_visibility(masks.cpu().numpy(), boxes[keep], occluders_xyxy)
         return features, visibility
 
     @torch.inference_mode()
@@ -112,8 +171,5 @@ class FeatureExtractor:
         crops = crop_and_normalise(frame_bgr, boxes[keep], self.config.crop_size,
                                    self.config.pixel_mean, self.config.pixel_std,
                                    self.device)  # (M, 3, h, w)
-        autocast = (torch.autocast("cuda", dtype=torch.float16) if self.fp16 else nullcontext())
-        with autocast:
-            rows = [self.model(chunk).float() for chunk in crops.split(self.batch_size)]
-        out[keep] = torch.cat(rows).cpu().numpy()
+        out[keep] = self.embed_crops(crops)[0].cpu().numpy()
         return out

@@ -111,3 +111,19 @@ class FineTrackReID(nn.Module):
             "part_logits": torch.stack([logits for _, _, logits in part_out], dim=1),  # (N, K, C)
             "global_logits": global_logits,  # (N, C)
         }
+
+
+class EmbeddingsAndMasks(nn.Module):
+    """Inference graph of an eval-mode FineTrackReID: crops → (embeddings, part masks).
+
+    What the extractor's runner and exported ONNX files compute (outputs ``embeddings``
+    (N, (K+1) E) and ``masks`` (N, K, H/4, W/4)).
+    """
+
+    def __init__(self, model: FineTrackReID) -> None:
+        super().__init__()
+        self.model = model.eval()
+
+    def forward(self, crops: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.model.embed_with_masks(crops)
+
