@@ -16,6 +16,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from finetrack_ros.inference import BACKENDS, PRECISIONS, InferenceOptions, set_torch_threads
 from finetrack_ros.tracker.config import TrackerConfig
 
 # Value of ``detector.checkpoint`` / ``reid.checkpoint`` that builds RANDOM weights.
@@ -79,9 +80,16 @@ PARAMETERS: tuple[ParamSpec, ...] = (
     # --- node -----------------------------------------------------------------------
     ParamSpec("device", AUTO_DEVICE, "torch device: auto (cuda if available, else cpu), "
               "cpu, cuda, cuda:1"),
-    ParamSpec("fp16", False, "half precision networks (CUDA only)"),
-    ParamSpec("num_threads", 0, "torch CPU threads; 0 = torch's default (all cores); 1 is "
-              "often fastest on a loaded CPU", 0, 256),
+    ParamSpec("backend", "torch", "inference backend of both networks: torch, or "
+              "onnxruntime (CPU; .onnx checkpoints of 'finetrack export onnx', or .pth "
+              "exported at configure)", choices=BACKENDS),
+    ParamSpec("precision", "fp32", "fp32; bf16 (torch, CPUs with AVX-512 BF16/AMX); fp16 "
+              "(torch, CUDA); int8 (onnxruntime, .onnx files of 'finetrack export onnx --int8 "
+              "--calib')", choices=PRECISIONS),
+    ParamSpec("num_threads", 0, "CPU threads of each network (torch and ONNX Runtime "
+              "intra-op); 0 = the library default (all cores)", 0, 256),
+    ParamSpec("spin_wait", True, "let idle ONNX Runtime threads busy-wait for work: lowest "
+              "latency on an idle CPU; false when other processes share the cores"),
     ParamSpec("image_qos", "sensor_data", "image subscription QoS: sensor_data "
               "(best effort, depth 1) or reliable (depth 1)", choices=IMAGE_QOS_CHOICES),
     ParamSpec("image_transport", "raw", "raw: sensor_msgs/Image on 'image'; compressed: "
@@ -239,21 +247,26 @@ def build_pipeline(settings: dict[str, Any], tracker: Optional[TrackerConfig] = 
     from finetrack_ros.pipeline import TrackingPipeline
     from finetrack_ros.tracker import ByteTracker
 
-    device = resolve_device(settings["device"])
-    if settings.get("num_threads", 0) > 0:
-        import torch
-
-        torch.set_num_threads(int(settings["num_threads"]))
+    inference = inference_options(settings)
+    set_torch_threads(inference.threads)
     if tracker is None:
         tracker = tracker_config({f"tracker.{k}": v for k, v in settings["tracker"].items()})
     detector = None
     if not settings["external_detections"]:
-        detector = _build_detector(settings["detector"], device, settings["fp16"])
+        detector = _build_detector(settings["detector"], inference)
     extractor = None
     if settings["reid"]["enabled"]:
-        extractor = _build_extractor(settings["reid"], device, settings["fp16"])
+        extractor = _build_extractor(settings["reid"], inference)
     return TrackingPipeline(ByteTracker(tracker), detector, extractor, settings["class_names"],
                             settings["detector"]["keep_classes"])
+
+
+def inference_options(settings: dict[str, Any]) -> InferenceOptions:
+    """How both networks run, from nested settings (``backend``, ``precision``, threads)."""
+    return InferenceOptions(backend=settings["backend"], precision=settings["precision"],
+                            device=resolve_device(settings["device"]),
+                            threads=int(settings["num_threads"]),
+                            spin_wait=bool(settings["spin_wait"]))
 
 
 def frame_options(flat: dict[str, Any]):
@@ -266,7 +279,7 @@ def frame_options(flat: dict[str, Any]):
                         time_reset_sec=float(values["time_reset_sec"]))
 
 
-def _build_detector(section: dict[str, Any], device: str, fp16: bool):
+def _build_detector(section: dict[str, Any], inference: InferenceOptions):
     import warnings
 
     from finetrack_ros.detector import YOLOXDetector
@@ -283,12 +296,12 @@ def _build_detector(section: dict[str, Any], device: str, fp16: bool):
             checkpoint=None if checkpoint == RANDOM_WEIGHTS else checkpoint,
             size=size, num_classes=section["num_classes"],
             input_size=tuple(section["input_size"]), conf=section["conf"],
-            nms=section["nms"], raw_bgr=section["raw_bgr"], device=device, fp16=fp16,
+            nms=section["nms"], raw_bgr=section["raw_bgr"], inference=inference,
         )
 
 
-def _build_extractor(section: dict[str, Any], device: str, fp16: bool):
-    from finetrack_ros.reid import FeatureExtractor, FineTrackReID, ReIDConfig, load_reid
+def _build_extractor(section: dict[str, Any], inference: InferenceOptions):
+    from finetrack_ros.reid import FeatureExtractor, FineTrackReID, ReIDConfig
 
     checkpoint = section["checkpoint"]
     expected = {}
@@ -300,17 +313,18 @@ def _build_extractor(section: dict[str, Any], device: str, fp16: bool):
         raise ValueError("reid.checkpoint is empty: give a FineTrack Re-ID checkpoint path, "
                          "or set reid.enabled to false")
     if checkpoint == RANDOM_WEIGHTS:
-        model = FineTrackReID(ReIDConfig.preset("small", **expected))
-    else:
-        model = load_reid(checkpoint, device)
-        for field, value in expected.items():
-            stored = getattr(model.config, field)
-            if stored != value:
-                shown = list(value) if isinstance(value, tuple) else value
-                raise ValueError(f"reid.checkpoint {checkpoint}: stored {field} = {stored!r} "
-                                 f"but parameter reid.{field} = {shown!r}; set reid.{field} "
-                                 "to match (or to 0 / [] to accept the file)")
-    return FeatureExtractor(model, device=device, fp16=fp16, batch_size=section["batch_size"])
+        return FeatureExtractor(FineTrackReID(ReIDConfig.preset("small", **expected)),
+                                inference.device, section["batch_size"], inference)
+    extractor = FeatureExtractor.load(checkpoint, inference.device, section["batch_size"],
+                                      inference)
+    for field, value in expected.items():
+        stored = getattr(extractor.config, field)
+        if stored != value:
+            shown = list(value) if isinstance(value, tuple) else value
+            raise ValueError(f"reid.checkpoint {checkpoint}: stored {field} = {stored!r} "
+                             f"but parameter reid.{field} = {shown!r}; set reid.{field} "
+                             "to match (or to 0 / [] to accept the file)")
+    return extractor
 
 
 def markdown_table(extra: tuple[ParamSpec, ...] = ()) -> str:
