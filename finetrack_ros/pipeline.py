@@ -30,9 +30,12 @@ class FrameResult:
         tracks: activated, tracked tracks (``finetrack_ros.tracker.Track``), ByteTrack's output.
         detections: the detections the tracker saw (after class filtering).
         embeddings: (N, D) Re-ID features of ``detections`` (zero rows for boxes at or below
-            ``track_thresh``), or None when appearance is off.
+            ``track_thresh``; a track's own feature for boxes whose Re-ID adaptive Re-ID
+            skipped), or None when appearance is off.
         timings_ms: wall time per stage in milliseconds (``detect``, ``reid``,
             ``camera_motion``, ``track``).
+        reid_skipped: high boxes whose embedding was not computed because their match was
+            unambiguous (``tracker.reid_skip_iou``); ``reid_embedded``: boxes embedded.
     """
 
     frame_index: int
@@ -40,6 +43,8 @@ class FrameResult:
     detections: Detections
     embeddings: Optional[np.ndarray]
     timings_ms: dict = field(default_factory=dict)
+    reid_skipped: int = 0
+    reid_embedded: int = 0
 
 
 class TrackingPipeline:
@@ -114,23 +119,28 @@ class TrackingPipeline:
             detections = detections.select(np.isin(detections.class_ids, self.keep_classes))
         timings["detect"] = _ms_since(start)
 
-        embeddings = visibility = None
-        if self.uses_appearance and frame_bgr is not None:
-            start = time.perf_counter()
-            embeddings, visibility = self._embed_high_boxes(frame_bgr, detections)
-            timings["reid"] = _ms_since(start)
-
+        # the warp first: adaptive Re-ID looks where the tracker will predict each track
         warp = None
         if self.tracker.config.camera_motion != "none" and frame_bgr is not None:
             start = time.perf_counter()
             warp = self._camera_warp(frame_bgr, detections)
             timings["camera_motion"] = _ms_since(start)
+
+        embeddings = visibility = reused = None
+        if self.uses_appearance and frame_bgr is not None:
+            start = time.perf_counter()
+            embeddings, visibility, reused = self._embed_high_boxes(frame_bgr, detections, warp)
+            timings["reid"] = _ms_since(start)
         start = time.perf_counter()
         tracks = self.tracker.update(
             detections.boxes_xyxy, detections.scores, detections.class_ids, embeddings, warp,
-            visibility)
+            visibility, reused)
         timings["track"] = _ms_since(start)
         result = FrameResult(self.frame_index, tracks, detections, embeddings, timings)
+        if reused is not None:
+            result.reid_skipped = int(reused.sum())
+            result.reid_embedded = int(
+                (detections.scores > self.tracker.config.track_thresh).sum()) - result.reid_skipped
         self.frame_index += 1
         return result
 
@@ -141,11 +151,14 @@ class TrackingPipeline:
             self.camera_motion = CameraMotion(method)
         return self.camera_motion.estimate(frame_bgr, detections.boxes_xyxy)
 
-    def _embed_high_boxes(self, frame_bgr: np.ndarray, detections: Detections):
+    def _embed_high_boxes(self, frame_bgr: np.ndarray, detections: Detections,
+                          warp: Optional[np.ndarray] = None):
         """Compute (N, D) Re-ID features and (N, K) part visibility of the detections.
 
         The features have zero rows (= "no feature") for low-score boxes; the visibility is
-        computed when ``part_weighting`` is ``visibility`` (else None).
+        computed when ``part_weighting`` is ``visibility`` (else None). The third value is
+        the (N,) bool mask of rows that reuse a track's feature and visibility instead
+        (adaptive Re-ID, ``ByteTracker.reusable_features``; all False when it is off).
 
         Only boxes above ``track_thresh`` take part in the appearance stages (stage 1, the
         unconfirmed stage, new tracks); low boxes are matched by IoU alone and their blurry,
@@ -153,19 +166,27 @@ class TrackingPipeline:
         about half the Re-ID time with a detector at a low ``conf``.
         """
         high = detections.scores > self.tracker.config.track_thresh
-        boxes = detections.boxes_xyxy[high]
+        reuse = self.tracker.reusable_features(detections.boxes_xyxy, detections.scores, warp)
+        reused = np.zeros(len(detections), bool)
+        reused[reuse.rows] = True
+        fresh = high & ~reused
+        boxes = detections.boxes_xyxy[fresh]
         visibility = None
         if self.tracker.config.part_weighting == "visibility":
             # every box of the frame may hide part of a person behind it
-            features, high_vis = self.extractor.with_visibility(frame_bgr, boxes,
-                                                                detections.boxes_xyxy)
-            visibility = np.zeros((len(detections), high_vis.shape[1]), np.float32)
-            visibility[high] = high_vis
+            features, fresh_vis = self.extractor.with_visibility(frame_bgr, boxes,
+                                                                 detections.boxes_xyxy)
+            visibility = np.zeros((len(detections), fresh_vis.shape[1]), np.float32)
+            visibility[fresh] = fresh_vis
+            if len(reuse):
+                visibility[reuse.rows] = reuse.visibility
         else:
             features = self.extractor(frame_bgr, boxes)
         embeddings = np.zeros((len(detections), features.shape[1]), np.float32)
-        embeddings[high] = features
-        return embeddings, visibility
+        embeddings[fresh] = features
+        if len(reuse):
+            embeddings[reuse.rows] = reuse.features
+        return embeddings, visibility, reused
 
 
 def _ms_since(start: float) -> float:

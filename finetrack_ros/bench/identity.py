@@ -3,8 +3,11 @@
 Rows: IoU-only ByteTrack, FineTrack as in the paper (fused IoU / part-Re-ID distance, all of
 ours off), then each feature of ours alone on top of the paper (occlusion-aware part
 weighting, the long-term gallery, camera-motion compensation, relink) and the features
-together, with and without relink. Columns: HOTA, AssA, IDF1 (TrackEval), ID switches and
-the tracking time per frame (image decode + Re-ID + tracker, one thread by default).
+together, with and without relink; adaptive Re-ID (issue 15: skip the embedding of boxes
+whose match is unambiguous) alone and with the gallery. Columns: HOTA, AssA, IDF1
+(TrackEval), ID switches and the tracking time per frame (image decode + Re-ID + tracker,
+one thread by default). When an adaptive Re-ID row is shown, a second table gives each row's
+Re-ID time per frame and the share of high boxes whose embedding was skipped.
 
 Inputs: a MOT sequence (``--seq``, optionally only a frame range ``--frames``: the part not
 used to train the network) and/or generated scenes (``--sim-seeds``, optionally panning).
@@ -28,7 +31,7 @@ HELP = ("Identity features (issue 14): HOTA / AssA / IDF1 / IDSW / ms per frame 
 
 # Everything of ours off: the paper's association (and ByteTrack's for IoU only).
 FEATURES_OFF = {"part_weighting": "none", "gallery_seconds": 0.0, "camera_motion": "none",
-                "relink_thresh": 0.0}
+                "relink_thresh": 0.0, "reid_skip_iou": 0.0}
 # The value(s) each feature row turns on. relink: the demo's values (chosen on seeds
 # 9001-9003); gallery: chosen on seeds 9001-9003 (weights/README.md, "Identity features").
 FEATURE_VALUES = {
@@ -36,6 +39,9 @@ FEATURE_VALUES = {
     "gallery": {"gallery_seconds": 30.0, "gallery_thresh": 0.45},
     "cmc": {"camera_motion": "sparse"},
     "relink": {"relink_thresh": 0.5, "relink_max_dist": 3.0},
+    # adaptive Re-ID: values set before measuring (a walking person's box keeps IoU ~0.8
+    # with its prediction; 0.5 is ByteTrack's usual "same box" level)
+    "skip": {"reid_skip_iou": 0.5, "reid_refresh_frames": 5},
 }
 # (row key, label, features on; None = IoU only, no Re-ID)
 ROWS = (
@@ -48,6 +54,8 @@ ROWS = (
     ("gallery-cmc", "+ gallery + camera motion", ("gallery", "cmc")),
     ("all-but-relink", "+ part + gallery + camera motion", ("part", "gallery", "cmc")),
     ("all", "+ all four", ("part", "gallery", "cmc", "relink")),
+    ("skip", "+ adaptive Re-ID", ("skip",)),
+    ("gallery-skip", "+ gallery + adaptive Re-ID", ("gallery", "skip")),
 )
 METRICS = ("HOTA", "AssA", "IDF1")  # fractions, shown in %
 
@@ -58,6 +66,7 @@ class RowResult:
 
     label: str
     per_network: list = field(default_factory=list)  # [{"HOTA":..., "IDSW":..., "ms":...}]
+    skips: bool = False  # an adaptive Re-ID row
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -102,6 +111,9 @@ def run(args: argparse.Namespace) -> int:
                    for key, label, features in ROWS if not args.rows or key in args.rows]
     print(title)
     print(format_table(results, len(args.reid)))
+    if any(r.skips for r in results):
+        print()
+        print(format_reid_table(results))
     return 0
 
 
@@ -158,30 +170,53 @@ def row_tracker(features: Optional[tuple], overrides: list[str], feature_overrid
 
 # which --with keys belong to which feature
 _FEATURE_PREFIX = {"part": ("part_",), "gallery": ("gallery_",), "cmc": ("camera_",),
-                   "relink": ("relink_",)}
+                   "relink": ("relink_",), "skip": ("reid_skip_", "reid_refresh_")}
 
 
 def _row(key: str, label: str, features: Optional[tuple], scenes: list[Path],
          args: argparse.Namespace, tmp: Path) -> RowResult:
     networks = [None] if features is None else list(args.reid)
-    result = RowResult(label)
+    result = RowResult(label, skips=bool(features) and "skip" in features)
     for index, network in enumerate(networks):
-        scores, seconds, frames = [], 0.0, 0
+        scores, seconds, frames, reid = [], 0.0, 0, ReidCount()
         for seq in scenes:
             out = tmp / f"{key}-{index}-{seq.name}.txt"
-            elapsed, count = track_sequence(seq, network, features, args, out)
+            elapsed, count = track_sequence(seq, network, features, args, out, reid)
             seconds, frames = seconds + elapsed, frames + count
             scores.append(score(seq, out))
         cell = {m: float(np.mean([s[m] for s in scores])) * 100.0 for m in METRICS}
         cell["IDSW"] = float(sum(s["IDSW"] for s in scores))
         cell["ms"] = seconds / max(frames, 1) * 1000.0
+        cell["reid_ms"] = reid.ms / max(reid.frames, 1)
+        cell["skipped"] = reid.skipped / max(reid.skipped + reid.embedded, 1) * 100.0
         result.per_network.append(cell)
     return result
 
 
+@dataclass
+class ReidCount:
+    """Re-ID work summed over frames: frames, ms, embeddings computed and skipped."""
+
+    frames: int = 0
+    ms: float = 0.0
+    embedded: int = 0
+    skipped: int = 0
+
+    def add(self, result) -> None:
+        """Count one ``FrameResult``."""
+        self.frames += 1
+        self.ms += result.timings_ms.get("reid", 0.0)
+        self.embedded += result.reid_embedded
+        self.skipped += result.reid_skipped
+
+
 def track_sequence(seq: Path, network: Optional[Path], features: Optional[tuple],
-                   args: argparse.Namespace, out: Path) -> tuple[float, int]:
-    """Track ``seq`` from its det.txt with one row's settings; (seconds, frames tracked)."""
+                   args: argparse.Namespace, out: Path,
+                   reid: Optional[ReidCount] = None) -> tuple[float, int]:
+    """Track ``seq`` from its det.txt with one row's settings; (seconds, frames tracked).
+
+    ``reid``, when given, counts the Re-ID work of every frame.
+    """
     from finetrack_ros import settings
     from finetrack_ros.frame_path import FramePath
     from finetrack_ros.mot import load_detections, open_sequence, write_results
@@ -194,12 +229,23 @@ def track_sequence(seq: Path, network: Optional[Path], features: Optional[tuple]
     params = {"device": "cpu", "external_detections": True, "num_threads": args.threads,
               "reid.enabled": network is not None, "reid.checkpoint": str(network or "")}
     pipeline = settings.pipeline_from_params(params, tracker)
+    if reid is not None:
+        pipeline.process = _counted(pipeline.process, reid)
     frames = FramePath(pipeline, settings.frame_options(params), report=lambda line: None)
     inputs = mot_inputs(sequence, load_detections(sequence.det_path, num_frames), num_frames,
                         tracker.frame_rate, with_images=pipeline.needs_images)
     summary = track_offline(inputs, frames, num_frames, seq.name, progress=False)
     write_results(out, summary.rows)
     return summary.seconds, summary.tracked
+
+
+def _counted(process, reid: ReidCount):
+    """Wrap ``TrackingPipeline.process`` so that each frame's Re-ID work is counted."""
+    def counted(*args, **kwargs):
+        result = process(*args, **kwargs)
+        reid.add(result)
+        return result
+    return counted
 
 
 def score(seq: Path, results: Path) -> dict[str, float]:
@@ -224,4 +270,16 @@ def format_table(results: list[RowResult], num_networks: int) -> str:
                            and len(result.per_network) > 1 else 0))
         cells.append(f"{np.mean([c['ms'] for c in result.per_network]):.1f}")
         lines.append(f"| {result.label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def format_reid_table(results: list[RowResult]) -> str:
+    """Markdown table of each row's Re-ID ms per frame and share of skipped embeddings."""
+    lines = ["| tracker | Re-ID ms/frame | embeddings skipped |", "|---|---|---|"]
+    for result in results:
+        cells = result.per_network
+        if "reid_ms" not in cells[0]:
+            continue
+        lines.append(f"| {result.label} | {np.mean([c['reid_ms'] for c in cells]):.1f} | "
+                     f"{np.mean([c['skipped'] for c in cells]):.1f} % |")
     return "\n".join(lines)

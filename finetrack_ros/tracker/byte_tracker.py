@@ -11,7 +11,7 @@ from typing import Optional
 
 import numpy as np
 
-from finetrack_ros.boxes import xyah_to_tlwh, xyah_to_xyxy, xyxy_to_xyah
+from finetrack_ros.boxes import iou_matrix, xyah_to_tlwh, xyah_to_xyxy, xyxy_to_xyah
 from finetrack_ros.tracker.association import (
     GATED_COST,
     fuse_appearance,
@@ -37,14 +37,50 @@ class _Dets:
     features: Optional[np.ndarray]  # (K, D) unit rows or None
     has_feature: Optional[np.ndarray] = None  # (K,) bool: False for all-zero feature rows
     visibility: Optional[np.ndarray] = None  # (K, parts) part visibility in [0, 1], or None
+    # (K,) bool: the feature is a track's own, reused by adaptive Re-ID (not new evidence)
+    reused: Optional[np.ndarray] = None
 
     def subset(self, index: np.ndarray) -> "_Dets":
         optional = (None if a is None else a[index]
-                    for a in (self.features, self.has_feature, self.visibility))
+                    for a in (self.features, self.has_feature, self.visibility, self.reused))
         return _Dets(self.xyxy[index], self.scores[index], self.class_ids[index], *optional)
+
+    def fresh_features(self) -> Optional[np.ndarray]:
+        """Return the (K,) bool mask of rows with a newly computed (not reused) feature, or None."""
+        if self.has_feature is None:
+            return None
+        return self.has_feature if self.reused is None else self.has_feature & ~self.reused
+
+    def without_reused(self) -> "_Dets":
+        """Return these detections with reused features treated as no feature."""
+        if self.reused is None or not self.reused.any():
+            return self
+        return _Dets(self.xyxy, self.scores, self.class_ids, self.features,
+                     self.fresh_features(), self.visibility, self.reused)
 
     def __len__(self) -> int:
         return len(self.scores)
+
+
+@dataclass
+class FeatureReuse:
+    """Detections whose Re-ID can be skipped (:meth:`ByteTracker.reusable_features`).
+
+    Attributes:
+        rows: (S,) int indices of the detections whose embedding need not be computed.
+        track_ids: (S,) int id of the track whose feature each one reuses.
+        features: (S, D) float32 the tracks' smoothed unit features.
+        visibility: (S, K) the tracks' part visibility (``part_weighting: visibility``), or
+            None.
+    """
+
+    rows: np.ndarray
+    track_ids: np.ndarray
+    features: Optional[np.ndarray] = None
+    visibility: Optional[np.ndarray] = None
+
+    def __len__(self) -> int:
+        return len(self.rows)
 
 
 class ByteTracker:
@@ -81,6 +117,7 @@ class ByteTracker:
         embeddings: Optional[np.ndarray] = None,
         camera_warp: Optional[np.ndarray] = None,
         part_visibility: Optional[np.ndarray] = None,
+        reused_features: Optional[np.ndarray] = None,
     ) -> list[Track]:
         """Advance one frame.
 
@@ -96,12 +133,18 @@ class ByteTracker:
             part_visibility: (N, K) visibility of each Re-ID part in [0, 1]
                 (``FeatureExtractor.with_visibility``), used when ``part_weighting`` is
                 ``visibility``; None: every part counts fully.
+            reused_features: (N,) bool, rows of ``embeddings`` that are a track's own feature
+                (adaptive Re-ID, :meth:`reusable_features`): they match as usual but never
+                update a track's feature or visibility, and count as no feature outside the
+                first association. None: every row is newly computed.
         Returns:
             The activated TRACKED tracks passing the output box filters (ByteTrack's output).
         """
         dets = self._validate(boxes_xyxy, scores, class_ids, embeddings)
         if part_visibility is not None and embeddings is not None:
             dets.visibility = np.asarray(part_visibility, np.float64).reshape(len(dets), -1)
+        if reused_features is not None and embeddings is not None:
+            dets.reused = np.asarray(reused_features, bool).reshape(len(dets))
         self.frame_id += 1
         cfg = self.config
         high = dets.subset(np.flatnonzero(dets.scores > cfg.track_thresh))
@@ -123,7 +166,8 @@ class ByteTracker:
         a2, r2, newly_lost = self._second_association(remaining, low)
         activated += a2
         refound += r2
-        leftover = high.subset(u_high)
+        # a reused feature is only known to fit the one track it came from (first association)
+        leftover = high.subset(u_high).without_reused()
         # (ours, off by default) lost tracks against leftover high boxes by appearance alone
         r3, u_relink = self._relink_association(still_lost, leftover)
         refound += r3
@@ -250,13 +294,93 @@ class ByteTracker:
     def _predict(self, tracks: list[Track]) -> None:
         if not tracks:
             return
+        means, covs = self._predicted_states(tracks)
+        for track, mean, cov in zip(tracks, means, covs):
+            track.mean, track.cov = mean, cov
+
+    def _predicted_states(self, tracks: list[Track]) -> tuple[np.ndarray, np.ndarray]:
+        """Kalman-predicted (N, 8) means and (N, 8, 8) covariances (new arrays)."""
         means = np.array([t.mean for t in tracks])
         covs = np.array([t.cov for t in tracks])
         not_tracked = np.array([t.state != TrackState.TRACKED for t in tracks])
         means[not_tracked, V_HEIGHT] = 0.0
-        means, covs = self.kalman.predict(means, covs)
-        for track, mean, cov in zip(tracks, means, covs):
-            track.mean, track.cov = mean, cov
+        return self.kalman.predict(means, covs)
+
+    def predicted_boxes(self, camera_warp: Optional[np.ndarray] = None) -> np.ndarray:
+        """Return (T, 4) xyxy where the next ``update`` will look for each track; read-only.
+
+        Rows are ``tracked_tracks`` then ``lost_tracks``. As in ``update``: confirmed and
+        lost tracks are Kalman-predicted, unconfirmed ones are not, and all are moved by
+        ``camera_warp`` when given. No track is changed.
+        """
+        tracks = self.tracked_tracks + self.lost_tracks
+        if not tracks:
+            return np.zeros((0, 4))
+        means = np.array([t.mean for t in tracks])
+        pool = np.array([t.is_activated for t in self.tracked_tracks]
+                        + [True] * len(self.lost_tracks))
+        if pool.any():
+            means[pool] = self._predicted_states([t for t, p in zip(tracks, pool) if p])[0]
+        if camera_warp is not None:
+            covs = np.array([t.cov for t in tracks])
+            means = warp_states(means, covs, np.asarray(camera_warp, np.float64))[0]
+        return xyah_to_xyxy(means[:, :4])
+
+    def reusable_features(self, boxes_xyxy: np.ndarray, scores: np.ndarray,
+                          camera_warp: Optional[np.ndarray] = None) -> FeatureReuse:
+        """Return the detections of the coming frame whose Re-ID can be skipped (ours).
+
+        Call before :meth:`update` of the same frame; nothing is changed. Detection d may
+        reuse the feature of track t when (``reid_skip_iou`` > 0 and appearance on):
+
+        - d is high (score above ``track_thresh``);
+        - t is the only track (tracked, lost or unconfirmed) whose predicted box overlaps d
+          at all, and d is the only detection (score above ``det_low_thresh``) that overlaps
+          t's predicted box: no other pair can compete, so the first association pairs them
+          unless appearance vetoes an IoU >= ``reid_skip_iou`` match, which a fresh feature
+          too would almost never do;
+        - t is confirmed and tracked, has a feature (and, with ``part_weighting:
+          visibility``, a visibility), and its last fresh embedding is fewer than
+          ``reid_refresh_frames`` frames old;
+        - IoU(d, t's predicted box) >= ``reid_skip_iou``.
+
+        Args:
+            boxes_xyxy: (N, 4) the frame's detections; scores: (N,).
+            camera_warp: the (2, 3) warp that ``update`` will get, or None.
+        """
+        cfg = self.config
+        boxes = np.asarray(boxes_xyxy, np.float64).reshape(-1, 4)
+        scores = np.asarray(scores, np.float64).reshape(-1)
+        none = FeatureReuse(np.zeros(0, np.int64), np.zeros(0, np.int64))
+        tracks = self.tracked_tracks + self.lost_tracks
+        if cfg.reid_skip_iou <= 0 or not cfg.use_appearance or not len(boxes) or not tracks:
+            return none
+        iou = iou_matrix(self.predicted_boxes(camera_warp), boxes)  # (T, N)
+        overlap = (iou > 0.0) & (scores > cfg.det_low_thresh)[None, :]
+        track_of = np.argmax(overlap, axis=0)  # the overlapping track, where only one does
+        cols = np.arange(len(boxes))
+        ok = ((scores > cfg.track_thresh) & (overlap.sum(axis=0) == 1)
+              & (overlap.sum(axis=1) == 1)[track_of] & (iou[track_of, cols] >= cfg.reid_skip_iou))
+        eligible = np.array([self._can_lend_feature(t) for t in tracks])
+        rows = np.flatnonzero(ok & eligible[track_of])
+        if not len(rows):
+            return none
+        lenders = [tracks[i] for i in track_of[rows]]
+        visibility = None
+        if cfg.part_weighting == "visibility":
+            visibility = np.array([t.visibility for t in lenders], np.float32)
+        return FeatureReuse(rows, np.array([t.track_id for t in lenders], np.int64),
+                            np.array([t.feature for t in lenders], np.float32), visibility)
+
+    def _can_lend_feature(self, track: Track) -> bool:
+        """Whether ``track``'s feature may stand in for a detection's in the coming frame."""
+        cfg = self.config
+        if (track.state != TrackState.TRACKED or not track.is_activated
+                or track.feature is None or track.feature_frame is None):
+            return False
+        if cfg.part_weighting == "visibility" and track.visibility is None:
+            return False
+        return self.frame_id + 1 - track.feature_frame < cfg.reid_refresh_frames
 
     @staticmethod
     def _warp(tracks: list[Track], warp: np.ndarray) -> None:
@@ -314,13 +438,21 @@ class ByteTracker:
             track.apply_match(dets.scores[j], dets.class_ids[j], self.frame_id, reactivate)
             (refound if reactivate else activated).append(track)
         if dets.features is not None:
-            with_feature = dets.has_feature[cols]
-            featured = [t for t, ok in zip(matched, with_feature) if ok]
-            update_features(featured, dets.features[cols[with_feature]],
-                            self.config.feature_momentum)
+            # reused features are no new evidence: no update; a fresh one after k skipped
+            # frames stands for them too (EMA weight momentum^(k+1), as k+1 equal updates)
+            fresh = dets.fresh_features()[cols]
+            for track, reused in zip(matched, dets.reused[cols] if dets.reused is not None
+                                     else np.zeros(len(cols), bool)):
+                track.skipped_features += int(reused)
+            featured = [t for t, ok in zip(matched, fresh) if ok]
+            momentum = self.config.feature_momentum
+            if any(t.skipped_features for t in featured):
+                momentum = momentum ** (1.0 + np.array([[t.skipped_features] for t in featured]))
+            update_features(featured, dets.features[cols[fresh]], momentum)
+            for track in featured:
+                track.feature_frame, track.skipped_features = self.frame_id, 0
             if dets.visibility is not None:
-                update_visibility(featured, dets.visibility[cols[with_feature]],
-                                  self.config.feature_momentum)
+                update_visibility(featured, dets.visibility[cols[fresh]], momentum)
         return activated, refound
 
     @staticmethod

@@ -90,6 +90,17 @@ class TrackerConfig:
     gallery_thresh: float = _param(0.25, 0.0, 2.0, "a new track takes back a removed id if "
                                    "1 - cos <= this; lower = stricter")
     gallery_size: int = _param(256, 1, 100000, "most removed tracks kept in the gallery")
+    # --- adaptive Re-ID (ours): skip the embedding of a box whose match is unambiguous ---
+    # A high box overlapped by exactly one confirmed track (which overlaps no other box), with
+    # IoU >= reid_skip_iou to its prediction, reuses that track's feature instead of running
+    # the network on its crop; the track's feature is not updated by it (no new evidence)
+    reid_skip_iou: float = _param(0.0, 0.0, 1.0, "skip the Re-ID of a high box whose only "
+                                  "overlapping track's prediction has IoU >= this with it and "
+                                  "overlaps no other box; reuse the track's feature (ours); "
+                                  "0 = off")
+    reid_refresh_frames: int = _param(5, 1, 100000, "adaptive Re-ID: a track's embedding is "
+                                      "computed at least every this many frames (1 = never "
+                                      "skip)")
     # --- camera-motion compensation (BoT-SORT's GMC; needs the image) ---
     camera_motion: str = _param("none", None, None, "warp predictions by the image motion "
                                 "between frames: none (ByteTrack), sparse (optical flow + "

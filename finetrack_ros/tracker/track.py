@@ -34,6 +34,9 @@ class Track:
         mean: (8,) Kalman mean (cx, cy, a, h, vcx, vcy, va, vh); cov: (8, 8).
         feature: (D,) smoothed unit Re-ID embedding, or None.
         start_frame / frame_id: tracker frame (1-based) of creation / of the last match.
+        feature_frame: tracker frame of the last newly computed embedding, or None.
+        skipped_features: matches since ``feature_frame`` whose embedding adaptive Re-ID
+            skipped (they reused ``feature``).
     """
 
     def __init__(
@@ -58,6 +61,9 @@ class Track:
         self.current_frame = frame_id  # the tracker's latest frame, for age
         self.tracklet_len = 0
         self.feature = _unit(feature) if feature is not None else None
+        # tracker frame of the last newly computed embedding (adaptive Re-ID's refresh)
+        self.feature_frame: Optional[int] = frame_id if feature is not None else None
+        self.skipped_features = 0  # matches since then that reused the feature
         self.visibility: Optional[np.ndarray] = None  # (K,) part visibility EMA, or None
 
     # --- boxes from the Kalman mean ---
@@ -118,14 +124,17 @@ class Track:
                 f"xyxy=({x1:.1f}, {y1:.1f}, {x2:.1f}, {y2:.1f}), score={self.score:.2f})")
 
 
-def update_visibility(tracks: list[Track], visibility: np.ndarray, momentum: float) -> None:
+def update_visibility(tracks: list[Track], visibility: np.ndarray, momentum) -> None:
     """Update the EMA of part visibility (N, K) in [0, 1], like the features.
 
     A part seen rarely keeps a low weight. A track without visibility takes the new one.
+    ``momentum``: a float, or (N, 1) per track.
     """
-    for track, row in zip(tracks, np.asarray(visibility, np.float32)):
+    per_track = np.ravel(momentum) if np.ndim(momentum) else None
+    for i, (track, row) in enumerate(zip(tracks, np.asarray(visibility, np.float32))):
+        weight = float(per_track[i]) if per_track is not None else momentum
         old = track.visibility if track.visibility is not None else row
-        track.visibility = momentum * old + (1.0 - momentum) * row
+        track.visibility = weight * old + (1.0 - weight) * row
 
 
 def update_features(tracks: list[Track], features: np.ndarray, momentum: float) -> None:
@@ -134,7 +143,7 @@ def update_features(tracks: list[Track], features: np.ndarray, momentum: float) 
     Args:
         tracks: N tracks; a track without a feature takes the new one.
         features: (N, D) new embeddings (normalised here).
-        momentum: weight of the old feature in [0, 1].
+        momentum: weight of the old feature in [0, 1], or (N, 1) per track.
     """
     if not tracks:
         return
