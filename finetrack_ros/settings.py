@@ -340,7 +340,7 @@ def markdown_table(extra: tuple[ParamSpec, ...] = ()) -> str:
              "|---|---|---|---|---|"]
     for spec in (*PARAMETERS, *extra):
         if spec.choices:
-            allowed = "|".join(spec.choices)
+            allowed = ", ".join(spec.choices)  # a bare | would split the table cell
         elif spec.low is not None:
             allowed = f"[{spec.low:g}, {spec.high:g}]"
         else:
