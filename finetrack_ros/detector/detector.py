@@ -123,6 +123,7 @@ class YOLOXDetector:
             postprocess=PostprocessConfig(conf=conf, nms=nms),
             inference=options,
         )
+        self.runner  # built now: a backend that cannot load fails here, not on a frame
 
     def describe(self) -> str:
         """One line: architecture, input, normalisation, weights and where each came from."""

@@ -42,8 +42,9 @@ class FeatureExtractor:
     """Runs ``FineTrackReID`` on the boxes of a frame.
 
     Args:
-        model: the network; it is moved to ``device`` and put in eval mode. None with
-            ``onnx_path``.
+        model: the network; it is moved to ``device`` and put in eval mode, and runs as a
+            copy (in the options' precision and layout): call :meth:`refresh` after changing
+            its weights. None with ``onnx_path``.
         device: torch device string or object (crops are made there).
         batch_size: crops per forward pass; bounds memory for frames with many boxes.
         inference: backend / precision / threads (:mod:`finetrack_ros.inference`); its
@@ -77,6 +78,7 @@ class FeatureExtractor:
             self.model = model.to(self.device).eval()
             self.config = model.config
             self._runner = None
+            self.runner  # built now: a backend that cannot load fails here, not on a frame
 
     @classmethod
     def load(cls, checkpoint: str | Path, device: torch.device | str = "cpu",
@@ -93,6 +95,12 @@ class FeatureExtractor:
     def dim(self) -> int:
         """D, the length of each output row."""
         return self.config.output_dim
+
+    def refresh(self) -> None:
+        """Rebuild the inference copy from ``.model`` (after changing its weights)."""
+        if self.model is not None:
+            self._runner = None
+            self.runner
 
     @property
     def runner(self) -> Runner:
