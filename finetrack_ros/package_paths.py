@@ -102,8 +102,12 @@ def describe_models(pipeline, flat: dict) -> str:
         if stored and list(flat.get("class_names", ())) != stored:
             parts.append(f"checkpoint class names {stored} differ from class_names "
                          f"{list(flat.get('class_names', ()))}")
-    if getattr(pipeline, "extractor", None) is not None:
-        parts.append(f"Re-ID weights {flat.get('reid.checkpoint')}")
+    extractor = getattr(pipeline, "extractor", None)
+    if extractor is not None:
+        from finetrack_ros.inference import describe
+
+        parts.append(f"Re-ID weights {flat.get('reid.checkpoint')} "
+                     f"({describe(extractor.options)})")
         used.append(flat.get("reid.checkpoint", ""))
     if any(is_demo_weights(path) for path in used):
         parts.append(DEMO_WEIGHTS_NOTE)

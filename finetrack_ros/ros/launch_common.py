@@ -55,6 +55,10 @@ NODE_ARGUMENTS = [
     ("reid_weights", "", "FineTrack Re-ID checkpoint; empty: the params file's "
      "reid.checkpoint (the shipped demo weights with the default params file)"),
     ("device", "", "torch device (auto, cpu, cuda, cuda:1); empty keeps the params file's"),
+    ("backend", "", "torch or onnxruntime (weights may then be .onnx files of finetrack "
+     "export onnx); empty keeps the params file's"),
+    ("precision", "", "fp32, bf16, fp16 (CUDA) or int8 (onnxruntime, int8 .onnx files); empty "
+     "keeps the params file's"),
     ("namespace", "", "namespace of the node (and rviz)"),
     ("external_detections", "false", "track detections from detections_topic instead of "
      "running YOLOX"),
@@ -126,8 +130,9 @@ def params_and_overrides(args, use_sim_time):
             overrides[name] = os.path.abspath(os.path.expanduser(given))
         elif demo:
             overrides[name] = os.path.join(share, "weights", shipped)
-    if args["device"]:
-        overrides["device"] = args["device"]
+    for name in ("device", "backend", "precision"):  # the node checks the values
+        if args[name]:
+            overrides[name] = args[name]
     return params_file, overrides, demo
 
 
