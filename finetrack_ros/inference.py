@@ -60,8 +60,9 @@ class InferenceOptions:
         device: torch device string; ONNX Runtime runs on the CPU.
         threads: intra-op threads of an ONNX Runtime session; 0 = its default (one per
             core). torch's threads are process-wide: :func:`set_torch_threads`.
-        spin_wait: let idle ONNX Runtime pool threads busy-wait for work (lowest latency on
-            an idle CPU; on a CPU shared with other processes, false gives the cores back).
+        spin_wait: let idle ONNX Runtime pool threads busy-wait for work. Off by default:
+            the detector's and the Re-ID's pools (and any other process) then do not spin
+            against each other; on 2 cores spinning halved the fps, idle or shared.
         fuse: fold BatchNorm into convs (detector; same outputs, faster).
         compile: ``torch.compile`` the torch network (slow first call).
     """
@@ -70,7 +71,7 @@ class InferenceOptions:
     precision: str = "fp32"
     device: str = "cpu"
     threads: int = 0
-    spin_wait: bool = True
+    spin_wait: bool = False
     fuse: bool = True
     compile: bool = False
 

@@ -91,8 +91,8 @@ PARAMETERS: tuple[ParamSpec, ...] = (
               "--calib')", choices=PRECISIONS),
     ParamSpec("num_threads", 0, "CPU threads of each network (torch and ONNX Runtime "
               "intra-op); 0 = the library default (all cores)", 0, 256),
-    ParamSpec("spin_wait", True, "let idle ONNX Runtime threads busy-wait for work: lowest "
-              "latency on an idle CPU; false when other processes share the cores"),
+    ParamSpec("spin_wait", False, "let idle ONNX Runtime threads busy-wait for work; off, "
+              "they sleep: on 2 cores spinning pools halved the fps, idle or shared"),
     ParamSpec("image_qos", "sensor_data", "image subscription QoS: sensor_data "
               "(best effort, depth 1) or reliable (depth 1)", choices=IMAGE_QOS_CHOICES),
     ParamSpec("image_transport", "raw", "raw: sensor_msgs/Image on 'image'; compressed: "
@@ -251,7 +251,9 @@ def build_pipeline(settings: dict[str, Any], tracker: Optional[TrackerConfig] = 
     from finetrack_ros.tracker import ByteTracker
 
     inference = inference_options(settings)
-    set_torch_threads(inference.threads)
+    # with ONNX Runtime, torch only crops and normalises: one thread, so that its OpenMP pool
+    # does not spin against the ONNX Runtime sessions (measured: ``finetrack bench realtime``)
+    set_torch_threads(1 if inference.backend == "onnxruntime" else inference.threads)
     if tracker is None:
         tracker = tracker_config({f"tracker.{k}": v for k, v in settings["tracker"].items()})
     detector = None

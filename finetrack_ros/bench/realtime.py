@@ -87,7 +87,7 @@ class Policy:
     """How the networks share the CPU: threads, ORT spin-waiting, OpenMP wait policy."""
 
     threads: int
-    spin_wait: bool = True
+    spin_wait: bool = False  # the node's default
     omp_passive: bool = False
 
     def label(self, backend: str) -> str:
@@ -286,14 +286,14 @@ def _measure_all(config: BenchConfig, networks: dict, scene: Path) -> list[Row]:
 
 
 def alternative_policies(backend: str, threads: int) -> list[Policy]:
-    """Thread policies compared with the default (all threads, spinning, OpenMP default)."""
+    """Thread policies compared with the default (all threads, no spinning, OpenMP default)."""
     policies = []
     if backend == "torch":
         policies.append(Policy(threads, omp_passive=True))
     else:
-        policies.append(Policy(threads, spin_wait=False))
+        policies.append(Policy(threads, spin_wait=True))
     if threads > 1:
-        policies.append(Policy(1, spin_wait=backend == "torch"))
+        policies.append(Policy(1))
     return policies
 
 
