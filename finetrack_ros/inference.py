@@ -237,12 +237,12 @@ def load_onnx_network(path: Union[str, Path], network: str, options: InferenceOp
 
 
 def make_runner(module: nn.Module, options: InferenceOptions, example: torch.Tensor,
-                input_name: str, output_names: tuple[str, ...], parameter: str,
-                metadata: Optional[dict[str, Any]] = None) -> Runner:
+                input_name: str, output_names: tuple[str, ...], parameter: str) -> Runner:
     """Build the runner of a torch network (a ``.pth`` checkpoint) for ``options``.
 
     torch runs the module; onnxruntime exports it in memory first (fp32 only: int8 needs a
-    calibrated file, which :func:`load_onnx_network` opens).
+    calibrated file, which :func:`load_onnx_network` opens). The export needs the ``onnx``
+    package beside onnxruntime; an ``.onnx`` file needs only onnxruntime.
     """
     if options.backend == "torch":
         return TorchRunner(module, options)
@@ -252,7 +252,14 @@ def make_runner(module: nn.Module, options: InferenceOptions, example: torch.Ten
                          f"onnx ... --int8 --calib SRC --out FILE.onnx' and set {parameter} "
                          "to FILE.onnx")
     import_onnxruntime()  # fail before the export, naming the parameter
-    model = onnx_bytes(module, example, input_name, output_names, metadata)
+    try:
+        import onnx  # noqa: F401  (torch's exporter writes with it)
+    except ImportError:
+        raise ValueError(f"parameter 'backend' = 'onnxruntime' with a .pth {parameter} exports "
+                         "the network when it loads, which needs the onnx package (pip install "
+                         "onnx, or pip install 'finetrack_ros[export]'); or give an .onnx file "
+                         "of 'finetrack export onnx'") from None
+    model = onnx_bytes(module, example, input_name, output_names)
     return OnnxRunner(model, options, parameter)
 
 

@@ -261,6 +261,17 @@ def test_missing_onnxruntime_is_a_clear_error_naming_the_parameter(monkeypatch):
     settings.pipeline_from_params({**params, "backend": "torch"})
 
 
+def test_exporting_a_pth_at_load_without_onnx_is_a_clear_error(monkeypatch, small_files):
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    params = {"backend": "onnxruntime", "detector.checkpoint": "random", "detector.size": "nano",
+              "detector.input_size": [64, 96], "reid.enabled": False}
+    with pytest.raises(ValueError, match="with a .pth detector.checkpoint exports the network "
+                                         "when it loads, which needs the onnx package"):
+        settings.pipeline_from_params(params)
+    # an exported file needs only onnxruntime
+    settings.pipeline_from_params(_params(small_files[0]))
+
+
 def test_precision_choices_are_checked_where_they_cannot_run():
     with pytest.raises(ValueError, match="fp16 needs a CUDA device"):
         InferenceOptions(precision="fp16")

@@ -162,7 +162,7 @@ class YOLOXDetector:
                 fuse_conv_bn(model)
             example = torch.zeros(1, 3, *self.config.preprocess.input_size)
             self._runner = make_runner(model, options, example, "images", ("predictions",),
-                                       "detector.checkpoint", self.config.onnx_metadata())
+                                       "detector.checkpoint")
         return self._runner
 
     def preprocess(self, frame_bgr: np.ndarray) -> tuple[torch.Tensor, float]:

@@ -109,8 +109,7 @@ class FeatureExtractor:
             crop_h, crop_w = self.config.crop_size
             self._runner = make_runner(EmbeddingsAndMasks(self.model), self.options,
                                        torch.zeros(2, 3, crop_h, crop_w), "crops",
-                                       ("embeddings", "masks"), "reid.checkpoint",
-                                       onnx_metadata(self.config))
+                                       ("embeddings", "masks"), "reid.checkpoint")
         return self._runner
 
     def crops(self, frame_bgr: np.ndarray, boxes_xyxy: np.ndarray) -> torch.Tensor:
