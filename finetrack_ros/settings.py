@@ -267,9 +267,14 @@ def build_pipeline(settings: dict[str, Any], tracker: Optional[TrackerConfig] = 
 
 
 def inference_options(settings: dict[str, Any]) -> InferenceOptions:
-    """How both networks run, from nested settings (``backend``, ``precision``, threads)."""
+    """How both networks run, from nested settings (``backend``, ``precision``, threads).
+
+    ``device: auto`` is the CPU for ONNX Runtime (which runs there) whether or not a GPU is
+    present.
+    """
+    auto_cpu = settings["backend"] == "onnxruntime" and settings["device"] == AUTO_DEVICE
     return InferenceOptions(backend=settings["backend"], precision=settings["precision"],
-                            device=resolve_device(settings["device"]),
+                            device="cpu" if auto_cpu else resolve_device(settings["device"]),
                             threads=int(settings["num_threads"]),
                             spin_wait=bool(settings["spin_wait"]))
 

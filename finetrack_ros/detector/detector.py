@@ -10,6 +10,7 @@ weights (training), call :meth:`YOLOXDetector.refresh`.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,7 +90,7 @@ class YOLOXDetector:
                  inference: InferenceOptions | None = None) -> None:
         explicit = {k: v for k, v in (("device", device), ("fuse", fuse),
                                       ("compile", compile)) if v is not None}
-        options = InferenceOptions(**{**_options_dict(inference), **explicit})
+        options = dataclasses.replace(inference or InferenceOptions(), **explicit)
         self.device = torch.device(options.device)
         self.checkpoint = None if checkpoint is None else Path(checkpoint)
         self.model = None
@@ -183,12 +184,6 @@ class YOLOXDetector:
     def __call__(self, frame_bgr: np.ndarray) -> Detections:
         images, ratio = self.preprocess(frame_bgr)
         return self.postprocess(self.forward(images)[0], ratio)
-
-
-def _options_dict(options: InferenceOptions | None) -> dict:
-    import dataclasses
-
-    return dataclasses.asdict(options) if options is not None else {}
 
 
 def _onnx_architecture(path, metadata: dict, size: str, num_classes: int,

@@ -7,6 +7,7 @@ The one call the tracking side needs (docs/architecture.md):
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Optional
@@ -63,8 +64,7 @@ class FeatureExtractor:
         self.device = torch.device(device)
         if batch_size < 1:
             raise ValueError(f"FeatureExtractor: batch_size must be >= 1, got {batch_size}")
-        options = inference or InferenceOptions()
-        self.options = InferenceOptions(**{**options.__dict__, "device": str(self.device)})
+        self.options = dataclasses.replace(inference or InferenceOptions(), device=str(self.device))
         self.batch_size = batch_size
         self.model = None
         if onnx_path is not None:
