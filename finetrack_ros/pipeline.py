@@ -12,6 +12,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+from finetrack_ros.cpu_share import CpuShare
 from finetrack_ros.structures import Detections
 from finetrack_ros.tracker.camera_motion import CameraMotion
 
@@ -74,6 +75,8 @@ class TrackingPipeline:
         self.keep_classes = np.asarray(sorted(keep_classes), np.int64)
         self.frame_index = 0
         self.camera_motion: Optional[CameraMotion] = None  # made on first use
+        # torch threads following the CPU other processes leave (num_threads: 0); None = fixed
+        self.cpu_share: Optional[CpuShare] = None
 
     @property
     def uses_appearance(self) -> bool:
@@ -108,6 +111,8 @@ class TrackingPipeline:
             detections: detections of this frame in image pixels; None runs the detector.
         """
         timings: dict[str, float] = {}
+        if self.cpu_share is not None:
+            self.cpu_share.update()
         start = time.perf_counter()
         if detections is None:
             if self.detector is None:

@@ -90,7 +90,8 @@ PARAMETERS: tuple[ParamSpec, ...] = (
               "(torch, CUDA); int8 (onnxruntime, .onnx files of 'finetrack export onnx --int8 "
               "--calib')", choices=PRECISIONS),
     ParamSpec("num_threads", 0, "CPU threads of each network (torch and ONNX Runtime "
-              "intra-op); 0 = the library default (all cores)", 0, 256),
+              "intra-op); 0 = one per core, and with torch on the CPU fewer while other "
+              "processes keep cores busy (read from /proc/stat each second)", 0, 256),
     ParamSpec("spin_wait", False, "let idle ONNX Runtime threads busy-wait for work; off, "
               "they sleep: on 2 cores spinning pools halved the fps, idle or shared"),
     ParamSpec("image_qos", "sensor_data", "image subscription QoS: sensor_data "
@@ -262,8 +263,15 @@ def build_pipeline(settings: dict[str, Any], tracker: Optional[TrackerConfig] = 
     extractor = None
     if settings["reid"]["enabled"]:
         extractor = _build_extractor(settings["reid"], inference)
-    return TrackingPipeline(ByteTracker(tracker), detector, extractor, settings["class_names"],
-                            settings["detector"]["keep_classes"])
+    pipeline = TrackingPipeline(ByteTracker(tracker), detector, extractor,
+                                settings["class_names"], settings["detector"]["keep_classes"])
+    if (inference.threads == 0 and inference.backend == "torch"
+            and inference.device == "cpu" and (detector or extractor)):
+        from finetrack_ros.cpu_share import CpuShare
+
+        share = CpuShare()
+        pipeline.cpu_share = share if share.available else None
+    return pipeline
 
 
 def inference_options(settings: dict[str, Any]) -> InferenceOptions:

@@ -61,7 +61,9 @@ def test_quick_bench_prints_every_stage_and_writes_json(capsys, tmp_path):
 
 
 def test_policies_compared_under_competition():
-    assert alternative_policies("torch", 2) == [Policy(2, omp_passive=True), Policy(1)]
+    assert alternative_policies("torch", 2) == [Policy(0), Policy(2, omp_passive=True),
+                                                Policy(1)]
+    assert Policy(0).label("torch") == "auto threads (num_threads 0)"
     assert alternative_policies("onnxruntime", 2) == [Policy(2, spin_wait=True), Policy(1)]
     assert alternative_policies("onnxruntime", 1) == [Policy(1, spin_wait=True)]
     assert Policy(2).spin_wait is False  # the node's default

@@ -92,7 +92,8 @@ class Policy:
 
     def label(self, backend: str) -> str:
         """Return ``2 threads, no spin`` and the like."""
-        text = f"{self.threads} thread{'s' if self.threads != 1 else ''}"
+        text = (f"{self.threads} thread{'s' if self.threads != 1 else ''}" if self.threads
+                else "auto threads (num_threads 0)")
         if backend == "onnxruntime":
             text += ", spin" if self.spin_wait else ", no spin"
         if self.omp_passive:
@@ -289,6 +290,7 @@ def alternative_policies(backend: str, threads: int) -> list[Policy]:
     """Thread policies compared with the default (all threads, no spinning, OpenMP default)."""
     policies = []
     if backend == "torch":
+        policies.append(Policy(0))  # the node's default: follows the CPU share
         policies.append(Policy(threads, omp_passive=True))
     else:
         policies.append(Policy(threads, spin_wait=True))
