@@ -27,6 +27,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from finetrack_ros.cpu_share import CpuShare
 from finetrack_ros.train.reid_checkpoint import (
     CHECKPOINT_FORMAT,
     build_reid_model,
@@ -102,6 +103,10 @@ class ReIDTrainer:
         self._init_distributed()
         torch.manual_seed(cfg.seed)
         np.random.seed(cfg.seed)
+        # on a CPU without OMP_NUM_THREADS: torch's threads follow the cores other
+        # processes leave free (spinning OpenMP threads made a shared CPU 16x slower)
+        self.cpu_share = (CpuShare() if self.device.type == "cpu"
+                          and "OMP_NUM_THREADS" not in os.environ else None)
         if self.device.type == "cuda":  # reproducible convolutions (a little slower)
             torch.backends.cudnn.benchmark = False
             torch.backends.cudnn.deterministic = True
@@ -244,6 +249,8 @@ class ReIDTrainer:
         """Train until the epoch ends (True) or ``stop_step`` is reached (False)."""
         self.model.train()
         for images, labels in self._epoch_loader():
+            if self.cpu_share is not None:
+                self.cpu_share.update()
             row = {"step": self.step + 1, "epoch": self.epoch, **self.train_step(images, labels)}
             self.step += 1
             self.step_in_epoch += 1
