@@ -106,10 +106,13 @@ class InferenceOptions:
         return _TORCH_DTYPES.get(self.precision, torch.float32)
 
 
+# torch's thread count before this package changed it (``threads`` 0 restores it)
+DEFAULT_TORCH_THREADS = torch.get_num_threads()
+
+
 def set_torch_threads(threads: int) -> None:
-    """Set torch's intra-op threads for the process (0 keeps torch's default)."""
-    if threads > 0:
-        torch.set_num_threads(int(threads))
+    """Set torch's intra-op threads for the process (0: torch's default)."""
+    torch.set_num_threads(int(threads) if threads > 0 else DEFAULT_TORCH_THREADS)
 
 
 def is_onnx_path(path: Union[str, Path, None]) -> bool:

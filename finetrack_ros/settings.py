@@ -16,7 +16,13 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from finetrack_ros.inference import BACKENDS, PRECISIONS, InferenceOptions, set_torch_threads
+from finetrack_ros.inference import (
+    BACKENDS,
+    DEFAULT_TORCH_THREADS,
+    PRECISIONS,
+    InferenceOptions,
+    set_torch_threads,
+)
 from finetrack_ros.tracker.config import TrackerConfig
 
 # Value of ``detector.checkpoint`` / ``reid.checkpoint`` that builds RANDOM weights.
@@ -269,7 +275,7 @@ def build_pipeline(settings: dict[str, Any], tracker: Optional[TrackerConfig] = 
             and inference.device == "cpu" and (detector or extractor)):
         from finetrack_ros.cpu_share import CpuShare
 
-        share = CpuShare()
+        share = CpuShare(max_threads=DEFAULT_TORCH_THREADS)
         pipeline.cpu_share = share if share.available else None
     return pipeline
 

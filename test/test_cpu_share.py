@@ -78,6 +78,19 @@ def test_a_real_competing_process_takes_a_thread_away():
         competitor.wait()
 
 
+def test_num_threads_0_restores_torchs_default_after_onnxruntime():
+    import torch
+
+    from finetrack_ros.inference import DEFAULT_TORCH_THREADS
+
+    base = {"detector.checkpoint": "random", "detector.size": "nano",
+            "detector.input_size": [64, 96], "reid.enabled": False, "device": "cpu"}
+    settings.pipeline_from_params({**base, "backend": "onnxruntime"})
+    assert torch.get_num_threads() == 1  # torch only prepares ONNX Runtime's inputs
+    settings.pipeline_from_params(base)  # reconfigured for torch, num_threads 0
+    assert torch.get_num_threads() == DEFAULT_TORCH_THREADS
+
+
 def test_the_node_follows_the_cpu_share_only_when_asked():
     base = {"detector.checkpoint": "random", "detector.size": "nano",
             "detector.input_size": [64, 96], "reid.enabled": False, "device": "cpu"}
