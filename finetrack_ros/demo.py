@@ -75,6 +75,7 @@ class DemoConfig:
         tracker: tracker parameters for both methods (``tracker.frame_rate`` comes from the
             bag); the lost-track buffer is raised from ByteTrack's 30 frames so that people
             hidden behind an occluder for a couple of seconds can be re-identified.
+        params: other node parameters for both methods (e.g. ``backend``, ``precision``).
     """
 
     out: Path
@@ -96,6 +97,7 @@ class DemoConfig:
     detections_topic: str = "/detections"
     gt_topic: str = "/ground_truth"
     tracker: dict = field(default_factory=lambda: dict(DEMO_TRACKER))
+    params: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.video is not None and self.bag is not None:
@@ -216,7 +218,7 @@ def node_parameters(config: DemoConfig, models: DemoModels, data: DemoInput) -> 
 
     Weight paths are absolute, since the node runs as a subprocess.
     """
-    params = {"device": config.device, "tracker.frame_rate": float(data.fps)}
+    params = {"device": config.device, "tracker.frame_rate": float(data.fps), **config.params}
     params.update({f"tracker.{k}": v for k, v in config.tracker.items()})
     if models.detector is not None:
         params.update({"detector.checkpoint": str(Path(models.detector).absolute()),

@@ -20,6 +20,9 @@ SOURCE_ROOT = Path(__file__).resolve().parents[1]
 DEMO_DETECTOR = "detector_nano_demo.pth"
 DEMO_REID = "reid_demo.pth"
 DEMO_PARAMS = "demo.yaml"
+# Fast DDS reads its XML profile from this variable when a process creates its participant.
+PROFILE_VARIABLE = "FASTDDS_DEFAULT_PROFILES_FILE"
+PROFILE_FILE = "fastdds_large_images.xml"
 # File names of shipped demo weights end so.
 DEMO_WEIGHTS_SUFFIX = "_demo.pth"
 DEMO_WEIGHTS_NOTE = ("demo weights: trained only on this package's synthetic street scenes "
@@ -63,6 +66,17 @@ def weights_dir() -> Path:
 def config_dir() -> Path:
     """Return the shipped parameter files' folder (``share/finetrack_ros/config``, ...)."""
     return share_dir() / "config"
+
+
+def large_images_profile() -> Optional[Path]:
+    """Return the shipped Fast DDS profile for large images, or None when it is missing.
+
+    Its 64 MB shared-memory segments keep 640x480 and larger frames in shared memory (with
+    Fast DDS's default 0.5 MB segments they go over UDP in fragments, and a reliable
+    exchange of 640x480 frames fell to about 1 frame/s).
+    """
+    path = config_dir() / PROFILE_FILE
+    return path if path.is_file() else None
 
 
 def node_executable() -> Path:

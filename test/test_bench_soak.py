@@ -35,3 +35,29 @@ def test_growth_is_measured_from_the_first_sample_after_warmup():
     result = SoakResult(samples=[(0, 300.0), (500, 360.0), (1000, 362.0), (1500, 361.0)])
     assert result.growth_after(500) == (1.0, 360.0, 362.0)
     assert result.growth_after(5000) == (0.0, 361.0, 361.0)  # warm-up past the end: last only
+
+
+def test_soak_times_the_node_with_given_parameters(ros_install):  # noqa: F811
+    """``--set`` reaches the real node (its configure log names the backend); bad ones fail."""
+    done = subprocess.run(
+        [sys.executable, "-m", "finetrack_ros.cli", "bench", "soak", "--frames", "6",
+         "--every", "3", "--warmup", "3", "--mode", "detector", "--frame-size", "640x480",
+         "--set", "backend=onnxruntime", "--set", "reid.enabled=false"],
+        cwd=REPO_ROOT, env=ros_environment(), capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "640x480 bgr8" in done.stdout and "frames/s" in done.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "finetrack_ros.cli", "bench", "soak", "--set", "backend=tensorrt"],
+        cwd=REPO_ROOT, env=ros_environment(), capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "parameter 'backend' = 'tensorrt'" in bad.stderr
+
+
+def test_ros_subprocesses_get_the_large_images_profile(monkeypatch):
+    from finetrack_ros import package_paths
+    from finetrack_ros.ros import runtime
+
+    monkeypatch.delenv(package_paths.PROFILE_VARIABLE, raising=False)
+    env = runtime.ros_environment(7)
+    assert env[package_paths.PROFILE_VARIABLE] == str(package_paths.large_images_profile())
+    monkeypatch.setenv(package_paths.PROFILE_VARIABLE, "/my/profile.xml")  # the user's wins
+    assert runtime.ros_environment(7)[package_paths.PROFILE_VARIABLE] == "/my/profile.xml"

@@ -23,6 +23,8 @@ from typing import Callable
 
 import numpy as np
 
+from finetrack_ros.arguments import parse_wh
+
 HELP = "Run the real node for N frames and print its RSS series and growth after warm-up."
 
 NODE_TRACKS = "/finetrack_node/tracks"
@@ -45,6 +47,7 @@ class SoakConfig:
     reid_crop: tuple[int, int] = (64, 32)  # random Re-ID crop (H, W)
     frame_timeout_s: float = 20.0  # wait for one frame's tracks before giving up
     startup_timeout_s: float = 120.0  # node start, configure, activate, discovery
+    params: dict = field(default_factory=dict)  # node parameters on top (--set)
 
 
 @dataclass
@@ -75,11 +78,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default external)")
     parser.add_argument("--boxes", type=int, default=d.boxes,
                         help=f"people per frame in external mode (default {d.boxes})")
+    parser.add_argument("--frame-size", type=parse_wh, default=d.frame_hw[::-1],
+                        metavar="WxH", help=f"image size (default {d.frame_hw[1]}x"
+                                            f"{d.frame_hw[0]})")
+    parser.add_argument("--set", dest="params", action="append", default=[],
+                        metavar="NAME=VALUE", help="node parameter on top of the small random "
+                        "networks, e.g. backend=onnxruntime or detector.checkpoint=det.onnx "
+                        "(repeatable): time the real node with your settings")
 
 
 def run(args: argparse.Namespace) -> int:
     config = SoakConfig(frames=args.frames, every=args.every, warmup=args.warmup,
-                        mode=args.mode, boxes=args.boxes)
+                        mode=args.mode, boxes=args.boxes,
+                        frame_hw=(args.frame_size[1], args.frame_size[0]),
+                        params=parse_params(args.params))
     if config.frames < 1 or config.every < 1 or config.warmup < 0 or config.boxes < 0:
         raise ValueError(f"bench soak: need --frames >= 1, --every >= 1, --warmup >= 0, "
                          f"--boxes >= 0; got {config.frames}, {config.every}, "
@@ -103,6 +115,24 @@ def print_growth(result: SoakResult, config: SoakConfig) -> None:
           f"{growth:+.1f} MB; range {low:.1f}-{high:.1f} MB; {fps:.1f} frames/s")
 
 
+def parse_params(items: list[str]) -> dict:
+    """``["backend=onnxruntime", ...]`` → checked node parameter values (YAML typed)."""
+    import yaml
+
+    from finetrack_ros import settings
+
+    params = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        name = name.strip()
+        if not sep:
+            raise ValueError(f"--set {item!r}: expected NAME=VALUE")
+        value = yaml.safe_load(raw) if raw.strip() else raw
+        settings.validate(name, value)
+        params[name] = value
+    return params
+
+
 def rss_mb(pid: int) -> float:
     """Resident set size of process ``pid`` in MB (Linux ``/proc``)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -112,7 +142,7 @@ def rss_mb(pid: int) -> float:
 
 
 def node_parameters(config: SoakConfig) -> dict:
-    return {
+    params = {
         "autostart": True, "image_qos": "reliable", "device": "cpu",
         "external_detections": config.mode == "external",
         "detector.checkpoint": "random", "detector.size": "nano",
@@ -120,6 +150,12 @@ def node_parameters(config: SoakConfig) -> dict:
         "reid.checkpoint": "random", "reid.crop_size": list(config.reid_crop),
         "tracker.use_appearance": True,
     }
+    # a given checkpoint stores its own architecture: do not impose the random ones'
+    if "detector.checkpoint" in config.params:
+        params["detector.size"] = "auto"
+    if "reid.checkpoint" in config.params:
+        params["reid.crop_size"] = []
+    return {**params, **config.params}
 
 
 def soak(config: SoakConfig, on_sample: Callable[[int, float], None] | None = None

@@ -46,7 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="KEY=VALUE",
                         help="tracker parameter for both methods, e.g. relink_thresh=0 "
-                             "(repeatable; defaults: DemoConfig.tracker)")
+                             "(defaults: DemoConfig.tracker), or a node parameter, e.g. "
+                             "backend=onnxruntime (repeatable)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,17 +55,21 @@ def run(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     out = args.out or Path("outputs") / time.strftime("demo_%Y%m%d_%H%M%S", time.gmtime())
-    from finetrack_ros.tracker import TrackerConfig
+    from finetrack_ros.cli.track import split_overrides
 
     tracker = dict(DemoConfig.__dataclass_fields__["tracker"].default_factory())
-    # checked against TrackerConfig's fields and types here, before anything runs
-    tracker.update(_changed_fields(TrackerConfig().with_overrides(args.overrides), args.overrides))
+    # checked against TrackerConfig's fields and the parameter table here, before anything runs
+    tracker_config, params = split_overrides(None, args.overrides)
+    tracker_items = [item for item in args.overrides
+                     if item.partition("=")[0].strip().removeprefix("tracker.") not in params]
+    tracker.update(_changed_fields(tracker_config, tracker_items))
     config = DemoConfig(
         out=out, video=args.video, bag=args.bag, detector=args.detector,
         detector_size=args.detector_size, detector_input=args.detector_input,
         detector_nms=args.detector_nms, reid=args.reid,
         use_bag_detections=args.use_bag_detections, frames=args.frames, seed=args.seed,
         size=args.size, people=args.people, device=args.device, tracker=tracker,
+        params=params,
     )
     summary = run_demo(config)
     if summary.get("table"):
@@ -79,5 +84,5 @@ def run(args: argparse.Namespace) -> int:
 
 def _changed_fields(config, overrides: list[str]) -> dict:
     """``{key: typed value}`` of the keys named in ``--set`` overrides."""
-    keys = [item.partition("=")[0].strip() for item in overrides]
+    keys = [item.partition("=")[0].strip().removeprefix("tracker.") for item in overrides]
     return {key: getattr(config, key) for key in keys}

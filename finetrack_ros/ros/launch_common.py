@@ -33,7 +33,14 @@ from launch_ros.event_handlers import OnStateTransition
 from launch_ros.events.lifecycle import ChangeState
 from lifecycle_msgs.msg import Transition
 
-from finetrack_ros.package_paths import DEMO_DETECTOR, DEMO_PARAMS, DEMO_REID, PACKAGE
+from finetrack_ros.package_paths import (
+    DEMO_DETECTOR,
+    DEMO_PARAMS,
+    DEMO_REID,
+    PACKAGE,
+    PROFILE_FILE,
+    PROFILE_VARIABLE,
+)
 
 NODE_NAME = "finetrack_node"
 LOG_LEVELS = ("debug", "info", "warn", "error", "fatal")
@@ -67,8 +74,6 @@ NODE_ARGUMENTS = [
      "fastdds_large_images.xml for the processes this launch starts, unless already set "
      "(Fast DDS loses most best-effort frames over 0.5 MB without it; README QoS notes)"),
 ]
-PROFILE_VARIABLE = "FASTDDS_DEFAULT_PROFILES_FILE"
-PROFILE_FILE = "fastdds_large_images.xml"
 
 
 class LaunchArgumentError(RuntimeError):
