@@ -139,3 +139,21 @@ def test_a_video_becomes_a_bag_without_ground_truth(tmp_path, monkeypatch):
     assert data.fps == pytest.approx(10.0)
     with pytest.raises(ValueError, match="--detector"):
         demo.choose_models(config, data)
+
+
+def test_set_takes_node_parameters_beside_tracker_ones(tmp_path, monkeypatch, capsys):
+    """``--set backend=...`` reaches the node's parameters; tracker keys stay tracker keys."""
+    from finetrack_ros.cli import main
+
+    seen = {}
+    monkeypatch.setattr(demo, "run_demo", lambda config: seen.setdefault("config", config) and {})
+    main(["demo", "--out", str(tmp_path / "out"), "--set", "backend=onnxruntime",
+          "--set", "precision=int8", "--set", "relink_thresh=0.3",
+          "--set", "tracker.track_buffer=90"])
+    config = seen["config"]
+    assert config.params == {"backend": "onnxruntime", "precision": "int8"}
+    assert config.tracker["relink_thresh"] == 0.3 and config.tracker["track_buffer"] == 90
+    params = demo.node_parameters(config, demo.DemoModels(None, None), _input(tmp_path))
+    assert (params["backend"], params["precision"]) == ("onnxruntime", "int8")
+    assert main(["demo", "--out", str(tmp_path / "o2"), "--set", "backend=tensorrt"]) == 2
+    assert "parameter 'backend' = 'tensorrt'" in capsys.readouterr().err
