@@ -85,7 +85,8 @@ def _export_detector(args: argparse.Namespace, calibration) -> None:
         return
     from finetrack_ros.calibration import detector_inputs
 
-    _quantize(args, detector, detector_inputs(detector, calibration), calibration.source)
+    _quantize(args, export_detector, detector, detector_inputs(detector, calibration),
+              calibration.source)
 
 
 def _export_reid(args: argparse.Namespace, calibration) -> None:
@@ -97,16 +98,16 @@ def _export_reid(args: argparse.Namespace, calibration) -> None:
         return
     from finetrack_ros.calibration import reid_inputs
 
-    _quantize(args, model, reid_inputs(model.config, calibration), calibration.source)
+    _quantize(args, export_reid, model, reid_inputs(model.config, calibration),
+              calibration.source)
 
 
-def _quantize(args: argparse.Namespace, network, inputs, source: str) -> None:
-    """Export ``network`` (a YOLOXDetector or a FineTrackReID) to fp32, check it, quantize."""
+def _quantize(args: argparse.Namespace, export, network, inputs, source: str) -> None:
+    """Export ``network`` to fp32 with ``export``, check it in ONNX Runtime, quantize it."""
     import tempfile
 
-    from finetrack_ros.export import export_detector, export_reid, quantize_int8
+    from finetrack_ros.export import quantize_int8
 
-    export = export_reid if hasattr(network, "embed_with_masks") else export_detector
     with tempfile.TemporaryDirectory(prefix="finetrack-export-") as tmp:
         float_path = Path(tmp) / "fp32.onnx"
         print(export(network, float_path, args.opset, args.tolerance).summary()
