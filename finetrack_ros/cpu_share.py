@@ -62,6 +62,8 @@ class CpuShare:
         max_threads: most threads (default: the usable cores).
         set_threads: applies a thread count (default ``torch.set_num_threads``).
         busy, own, clock: the readings (injected by tests).
+
+    ``report``, when set, gets one line per change (the node logs it).
     """
 
     def __init__(self, max_threads: int = 0, period_s: float = SAMPLE_PERIOD_S,
@@ -77,6 +79,7 @@ class CpuShare:
         self.others = 0.0  # smoothed cores used by other processes
         self.threads = self.max_threads
         self.changes = 0
+        self.report: Optional[Callable[[str], None]] = None
         self._last = self._reading()
 
     @property
@@ -101,6 +104,9 @@ class CpuShare:
         self.others += SMOOTHING * (max(others, 0.0) - self.others)
         threads = int(min(self.max_threads, max(1, round(self.cores - self.others))))
         if threads != self.threads:
+            if self.report is not None:
+                self.report(f"torch threads {self.threads} -> {threads}: other processes use "
+                            f"{self.others:.1f} of {self.cores} cores")
             self.threads = threads
             self.changes += 1
             self.set_threads(threads)

@@ -33,14 +33,17 @@ def _share(machine: FakeMachine, applied: list, cores: int = 4) -> CpuShare:
 
 
 def test_threads_follow_the_cores_other_processes_leave():
-    machine, applied = FakeMachine(), []
+    machine, applied, lines = FakeMachine(), [], []
     share = _share(machine, applied)
+    share.report = lines.append
     machine.run(1.0, own_cores=4.0, other_cores=0.0)
     assert share.update() == 4 and applied == []  # idle machine: every core
     for _ in range(3):  # a process starts using two cores
         machine.run(1.0, own_cores=2.0, other_cores=2.0)
         share.update()
     assert share.threads == 2 and applied == [3, 2]  # smoothed: one step, then the next
+    assert lines == ["torch threads 4 -> 3: other processes use 1.0 of 4 cores",
+                     "torch threads 3 -> 2: other processes use 1.5 of 4 cores"]
     machine.run(0.5, own_cores=2.0, other_cores=0.0)
     assert share.update() == 2  # within the period nothing is read or changed
     for _ in range(4):  # it stops

@@ -167,6 +167,8 @@ class FineTrackNode(Node):
             return TransitionCallbackReturn.FAILURE
         self.frames = FramePath(pipeline, settings.frame_options(flat),
                                 report=self.get_logger().warning)
+        if pipeline.cpu_share is not None:  # num_threads 0: say when torch's threads change
+            pipeline.cpu_share.report = self.get_logger().info
         self.sync = ExactTimeSync(flat["sync_queue_size"])
         self.trails = TrailHistory(flat["trail_length"])
         self._create_publishers()
