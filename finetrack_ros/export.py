@@ -203,8 +203,10 @@ def quantize_int8(float_model: bytes, path: str | Path, inputs: Sequence[np.ndar
     if count < MIN_CALIBRATION_INPUTS:
         raise ValueError(f"int8 quantization needs calibration data: got {count} inputs from "
                          f"{calibration or 'nothing'}, need at least {MIN_CALIBRATION_INPUTS}")
+    if len(inputs) < 2:  # one batch: its inputs one by one, so that some can be held out
+        inputs = [batch[i:i + 1] for batch in inputs for i in range(len(batch))]
     held_out = list(inputs[::8])
-    used = [batch for i, batch in enumerate(inputs) if i % 8] or list(inputs)
+    used = [batch for i, batch in enumerate(inputs) if i % 8]
     import onnx
 
     proto = onnx.load_from_string(float_model)
