@@ -20,7 +20,7 @@ import copy
 import json
 import tempfile
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -28,7 +28,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from finetrack_ros.inference import DEFAULT_OPSET, METADATA_KEY, onnx_bytes, with_metadata
+from finetrack_ros.inference import (
+    DEFAULT_OPSET,
+    METADATA_KEY,
+    InferenceOptions,
+    OnnxRunner,
+    onnx_bytes,
+    with_metadata,
+)
 
 # Largest ONNX Runtime − PyTorch difference accepted by the check: absolute for values up to
 # 1 (probabilities, embedding components), relative above (box pixels: float32 keeps 7
@@ -44,13 +51,17 @@ MIN_CALIBRATION_INPUTS = 8
 
 @dataclass
 class ExportReport:
-    """What an export produced and how well ONNX Runtime agrees with PyTorch."""
+    """What an export produced and how well ONNX Runtime agrees with PyTorch.
 
-    path: Path
+    ``data`` is the ONNX model itself; ``path`` where it was written (None: not written).
+    """
+
+    path: Optional[Path]
     input_shape: tuple[int, ...]
     output_shape: tuple[int, ...]
     max_abs_diff: float
     tolerance: float
+    data: bytes = field(default=b"", repr=False)
 
     @property
     def ok(self) -> bool:
@@ -58,12 +69,14 @@ class ExportReport:
 
     def summary(self) -> str:
         verdict = "OK" if self.ok else "FAILED"
-        return (f"{self.path}: input {self.input_shape} -> output {self.output_shape}; "
+        return (f"{self.path or 'fp32 network'}: input {self.input_shape} -> output "
+                f"{self.output_shape}; "
                 f"ONNX Runtime vs PyTorch max diff {self.max_abs_diff:.3g} (absolute up to 1, "
                 f"relative above; tolerance {self.tolerance:g}) {verdict}")
 
 
-def export_onnx(model: nn.Module, example: torch.Tensor, path: str | Path, input_name: str,
+def export_onnx(model: nn.Module, example: torch.Tensor, path: str | Path | None,
+                input_name: str,
                 output_names: str | Sequence[str], opset: int = DEFAULT_OPSET,
                 tolerance: float = DEFAULT_TOLERANCE,
                 metadata: Optional[dict[str, Any]] = None) -> ExportReport:
@@ -75,11 +88,12 @@ def export_onnx(model: nn.Module, example: torch.Tensor, path: str | Path, input
 
     Returns:
         an :class:`ExportReport` (of the first output); raises ValueError when any output
-        differs by more than ``tolerance``. The file is written atomically.
+        differs by more than ``tolerance``. The file is written atomically; with ``path``
+        None only the report (and its ``data``) is returned.
     """
     from finetrack_ros.outputs import atomic_path
 
-    path = Path(path)
+    path = None if path is None else Path(path)
     if isinstance(output_names, str):
         output_names = (output_names,)
     model = copy.deepcopy(model).cpu().float().eval()
@@ -88,12 +102,12 @@ def export_onnx(model: nn.Module, example: torch.Tensor, path: str | Path, input
     check_input = torch.randn((example.shape[0] + 1,) + tuple(example.shape[1:]),
                               generator=torch.Generator().manual_seed(0))
     diff, output_shape = compare_onnxruntime(data, model, check_input, input_name)
-    report = ExportReport(path, tuple(check_input.shape), output_shape, diff, tolerance)
+    report = ExportReport(path, tuple(check_input.shape), output_shape, diff, tolerance, data)
     if not report.ok:
         raise ValueError(report.summary())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        Path(tmp).write_bytes(data)
+    if path is not None:
+        with atomic_path(path) as tmp:
+            Path(tmp).write_bytes(data)
     return report
 
 
@@ -103,13 +117,7 @@ def compare_onnxruntime(model_onnx: bytes | Path, model: nn.Module, inputs: torc
 
     The difference is absolute for reference values up to 1 and relative above.
     """
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3
-    source = model_onnx if isinstance(model_onnx, bytes) else str(model_onnx)
-    session = onnxruntime.InferenceSession(source, options, providers=["CPUExecutionProvider"])
-    onnx_out = session.run(None, {input_name: inputs.numpy()})
+    onnx_out = _session(model_onnx).run(None, {input_name: inputs.numpy()})
     with torch.inference_mode():
         torch_out = model(inputs)
     if isinstance(torch_out, torch.Tensor):
@@ -124,7 +132,7 @@ def compare_onnxruntime(model_onnx: bytes | Path, model: nn.Module, inputs: torc
     return diff, tuple(onnx_out[0].shape)
 
 
-def export_detector(detector, path: str | Path, opset: int = DEFAULT_OPSET,
+def export_detector(detector, path: str | Path | None, opset: int = DEFAULT_OPSET,
                     tolerance: float = DEFAULT_TOLERANCE) -> ExportReport:
     """Export a :class:`~finetrack_ros.detector.YOLOXDetector`'s network for its input size.
 
@@ -136,7 +144,7 @@ def export_detector(detector, path: str | Path, opset: int = DEFAULT_OPSET,
                        tolerance, detector.config.onnx_metadata())
 
 
-def export_reid(model: nn.Module, path: str | Path, opset: int = DEFAULT_OPSET,
+def export_reid(model: nn.Module, path: str | Path | None, opset: int = DEFAULT_OPSET,
                 tolerance: float = DEFAULT_TOLERANCE) -> ExportReport:
     """Export a ``FineTrackReID`` (embeddings and part masks) for crops of its crop size."""
     from finetrack_ros.reid.extractor import onnx_metadata
@@ -245,12 +253,7 @@ def quantize_int8(float_model: bytes, path: str | Path, inputs: Sequence[np.ndar
 def _compare_int8(float_model: bytes, int8_model: bytes, held_out: Sequence[np.ndarray],
                   input_name: str, path: Path, calibration: str, used_count: int
                   ) -> QuantizationReport:
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3
-    sessions = [onnxruntime.InferenceSession(m, options, providers=["CPUExecutionProvider"])
-                for m in (float_model, int8_model)]
+    sessions = [_session(model) for model in (float_model, int8_model)]
     report = QuantizationReport(path, calibration, used_count,
                                 sum(len(b) for b in held_out))
     score_diff, box_diff, cosines = 0.0, 0.0, []
@@ -272,3 +275,9 @@ def _compare_int8(float_model: bytes, int8_model: bytes, held_out: Sequence[np.n
     else:
         report.score_diff, report.box_diff = score_diff, box_diff
     return report
+
+
+def _session(model: bytes | Path):
+    """Return an ONNX Runtime session of ``model`` (the node's session settings)."""
+    return OnnxRunner(model, InferenceOptions(backend="onnxruntime"), "exported network").session
+

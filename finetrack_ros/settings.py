@@ -178,6 +178,18 @@ def validate(name: str, value: Any) -> None:
                              "each >= 32")
 
 
+def parse_value(name: str, text: str) -> Any:
+    """Read a ``NAME=VALUE`` command-line value as YAML (``[480,640]``, ``true``) and check it.
+
+    Raises ValueError naming the parameter, as :func:`validate`.
+    """
+    import yaml
+
+    value = yaml.safe_load(text) if text.strip() else text
+    validate(name, value)
+    return value
+
+
 def _is_a(value: Any, kind: type) -> bool:
     if kind is bool:
         return isinstance(value, bool)

@@ -178,33 +178,26 @@ def _detector(args, checkpoint: Path, backend: str, precision: str):
 
 
 def _int8_detector(args, calibration, out: Path, detector_inputs) -> Path:
-    from finetrack_ros.export import onnx_bytes, quantize_int8
+    from finetrack_ros.export import export_detector, quantize_int8
 
     if out.exists():
         return out
     detector = _detector(args, args.detector, "torch", "fp32")
-    example = detector.preprocess(calibration.frames[0])[0].float()
-    data = onnx_bytes(detector.model, example, "images", ("predictions",),
-                      detector.config.onnx_metadata())
-    print(quantize_int8(data, out, detector_inputs(detector, calibration),
+    fp32 = export_detector(detector, None).data
+    print(quantize_int8(fp32, out, detector_inputs(detector, calibration),
                         calibration.source).summary(), flush=True)
     return out
 
 
 def _int8_reid(path: Path, calibration, out: Path, reid_inputs) -> Path:
-    import torch
-
-    from finetrack_ros.export import onnx_bytes, quantize_int8
+    from finetrack_ros.export import export_reid, quantize_int8
     from finetrack_ros.reid import load_reid
-    from finetrack_ros.reid.extractor import onnx_metadata
-    from finetrack_ros.reid.model import EmbeddingsAndMasks
 
     if out.exists():
         return out
     model = load_reid(path, "cpu")
-    data = onnx_bytes(EmbeddingsAndMasks(model), torch.zeros(2, 3, *model.config.crop_size),
-                      "crops", ("embeddings", "masks"), onnx_metadata(model.config))
-    print(quantize_int8(data, out, reid_inputs(model.config, calibration),
+    print(quantize_int8(export_reid(model, None).data, out,
+                        reid_inputs(model.config, calibration),
                         calibration.source).summary(), flush=True)
     return out
 

@@ -739,17 +739,20 @@ def worker_prepare(job: dict) -> dict:
     out = Path(job["out_dir"])
     out.mkdir(parents=True, exist_ok=True)
     fp32 = {"detector": str(out / "detector_fp32.onnx"), "reid": str(out / "reid_fp32.onnx")}
-    export_detector(detector, fp32["detector"])
-    export_reid(extractor.model, fp32["reid"])
+    exported = {"detector": export_detector(detector, fp32["detector"]).data,
+                "reid": export_reid(extractor.model, fp32["reid"]).data}
     result["files"]["fp32"] = fp32
     if "int8" in precisions:
-        result["files"]["int8"] = _quantize(job, detector, extractor, fp32, out,
+        result["files"]["int8"] = _quantize(job, detector, extractor, exported, out,
                                             result["quantization"])
     return result
 
 
 def _quantize(job: dict, detector, extractor, fp32: dict, out: Path, notes: list) -> dict:
-    """int8 files of both networks calibrated on the first frames of the scene."""
+    """Return int8 files of both networks (``fp32``: their fp32 ONNX bytes).
+
+    Calibrated on the first frames of the scene.
+    """
     import numpy as np
 
     from finetrack_ros.calibration import CalibrationFrames, detector_inputs, reid_inputs
@@ -763,7 +766,7 @@ def _quantize(job: dict, detector, extractor, fp32: dict, out: Path, notes: list
     int8 = {"detector": str(out / "detector_int8.onnx"), "reid": str(out / "reid_int8.onnx")}
     for network, inputs in (("detector", detector_inputs(detector, calibration)),
                             ("reid", reid_inputs(extractor.config, calibration))):
-        report = quantize_int8(Path(fp32[network]).read_bytes(), int8[network], inputs, source)
+        report = quantize_int8(fp32[network], int8[network], inputs, source)
         notes.append(f"{network}: {report.summary().split(': ', 1)[1]}")
     return int8
 

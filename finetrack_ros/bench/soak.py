@@ -117,19 +117,14 @@ def print_growth(result: SoakResult, config: SoakConfig) -> None:
 
 def parse_params(items: list[str]) -> dict:
     """``["backend=onnxruntime", ...]`` → checked node parameter values (YAML typed)."""
-    import yaml
-
     from finetrack_ros import settings
 
     params = {}
     for item in items:
         name, sep, raw = item.partition("=")
-        name = name.strip()
         if not sep:
             raise ValueError(f"--set {item!r}: expected NAME=VALUE")
-        value = yaml.safe_load(raw) if raw.strip() else raw
-        settings.validate(name, value)
-        params[name] = value
+        params[name.strip()] = settings.parse_value(name.strip(), raw)
     return params
 
 

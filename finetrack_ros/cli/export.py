@@ -104,16 +104,11 @@ def _export_reid(args: argparse.Namespace, calibration) -> None:
 
 def _quantize(args: argparse.Namespace, export, network, inputs, source: str) -> None:
     """Export ``network`` to fp32 with ``export``, check it in ONNX Runtime, quantize it."""
-    import tempfile
-
     from finetrack_ros.export import quantize_int8
 
-    with tempfile.TemporaryDirectory(prefix="finetrack-export-") as tmp:
-        float_path = Path(tmp) / "fp32.onnx"
-        print(export(network, float_path, args.opset, args.tolerance).summary()
-              .replace(str(float_path), "fp32 network"))
-        report = quantize_int8(float_path.read_bytes(), args.out, inputs, source)
-    print(report.summary())
+    fp32 = export(network, None, args.opset, args.tolerance)  # checked, not written
+    print(fp32.summary())
+    print(quantize_int8(fp32.data, args.out, inputs, source).summary())
 
 
 def _load_reid(args: argparse.Namespace):

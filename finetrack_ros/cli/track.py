@@ -62,8 +62,6 @@ def run(args: argparse.Namespace) -> int:
 
 def split_overrides(config_path, overrides: list[str]):
     """(TrackerConfig from ``--config`` + tracker ``--set`` items, other node parameters)."""
-    import yaml
-
     from finetrack_ros import settings
     from finetrack_ros.tracker import TrackerConfig
 
@@ -73,9 +71,7 @@ def split_overrides(config_path, overrides: list[str]):
         key, sep, raw = item.partition("=")
         key = key.strip().removeprefix("tracker.")
         if sep and key in settings.BY_NAME:  # a node parameter, e.g. publish_lost_tracks
-            value = yaml.safe_load(raw) if raw.strip() else raw
-            settings.validate(key, value)
-            params[key] = value
+            params[key] = settings.parse_value(key, raw)
         else:  # TrackerConfig refuses unknown keys, listing the valid ones
             tracker_items.append(f"{key}{sep}{raw}")
     return tracker.with_overrides(tracker_items), params

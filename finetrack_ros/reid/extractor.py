@@ -7,6 +7,7 @@ The one call the tracking side needs (docs/architecture.md):
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 from pathlib import Path
@@ -107,7 +108,8 @@ class FeatureExtractor:
         """The callable that runs the network: crops → (embeddings, masks)."""
         if self._runner is None:
             crop_h, crop_w = self.config.crop_size
-            self._runner = make_runner(EmbeddingsAndMasks(self.model), self.options,
+            model = EmbeddingsAndMasks(copy.deepcopy(self.model))  # .model stays as it is
+            self._runner = make_runner(model, self.options,
                                        torch.zeros(2, 3, crop_h, crop_w), "crops",
                                        ("embeddings", "masks"), "reid.checkpoint")
         return self._runner
