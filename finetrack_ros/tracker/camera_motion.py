@@ -69,7 +69,7 @@ class CameraMotion:
         if self.method == "sparse":
             warp = _sparse_flow(previous, grey, previous_mask)
         else:
-            warp = _ecc(previous, grey, previous_mask)
+            warp = _ecc(previous, grey, previous_mask, mask)
         if warp is None:
             return IDENTITY.copy()
         warp[:, 2] /= scale  # translation back to full-resolution pixels
@@ -107,11 +107,13 @@ def _sparse_flow(previous: np.ndarray, current: np.ndarray,
     return warp.astype(np.float64)
 
 
-def _ecc(previous: np.ndarray, current: np.ndarray, mask: np.ndarray) -> Optional[np.ndarray]:
+def _ecc(previous: np.ndarray, current: np.ndarray, mask: np.ndarray,
+         current_mask: np.ndarray) -> Optional[np.ndarray]:
     # ECC is a local optimiser: start it from the phase-correlation translation, which finds
-    # shifts of any size on textured frames
-    (shift_x, shift_y), _ = cv2.phaseCorrelate(previous.astype(np.float32),
-                                               current.astype(np.float32))
+    # shifts of any size on textured frames; of the background only, or people who fill
+    # the frame would start it at their own motion
+    (shift_x, shift_y), _ = cv2.phaseCorrelate(_background(previous, mask),
+                                               _background(current, current_mask))
     warp = np.array([[1, 0, -shift_x], [0, 1, -shift_y]], np.float32)
     criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, ECC_ITERATIONS, ECC_EPSILON)
     try:
@@ -121,6 +123,13 @@ def _ecc(previous: np.ndarray, current: np.ndarray, mask: np.ndarray) -> Optiona
     except cv2.error:  # did not converge (flat or changed scene)
         return None
     return cv2.invertAffineTransform(warp).astype(np.float64)
+
+
+def _background(grey: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Return the grey frame as float32, the masked-out pixels set to the background's mean."""
+    keep = mask > 0
+    fill = float(grey[keep].mean()) if keep.any() else 0.0
+    return np.where(keep, grey, fill).astype(np.float32)
 
 
 def warp_states(means: np.ndarray, covariances: np.ndarray,
