@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from finetrack_ros import settings as node_settings
+from finetrack_ros.structures import Detections
 from finetrack_ros.tracker import TrackerConfig
 
 
@@ -58,12 +59,29 @@ def test_validate_rejects_bad_values_naming_the_parameter(name, value, message):
         node_settings.validate(name, value)
 
 
-def test_random_pipeline_tracks_a_frame():
-    pipeline = node_settings.build_pipeline(settings(**{"tracker.use_appearance": True}))
-    assert pipeline.detector is not None and pipeline.uses_appearance
-    frame = np.zeros((120, 160, 3), np.uint8)
-    result = pipeline.process(frame)
-    assert result.frame_index == 0
+def test_random_pipeline_is_built_as_the_settings_say_and_tracks():
+    pipeline = node_settings.build_pipeline(settings(**{"detector.conf": 0.3,
+                                                        "tracker.track_buffer": 12}))
+    detector = pipeline.detector.config
+    assert (detector.size, detector.preprocess.input_size) == ("nano", (64, 96))
+    assert (detector.postprocess.conf, detector.postprocess.nms) == (0.3, 0.7)
+    assert pipeline.extractor.config.crop_size == (64, 32) and pipeline.uses_appearance
+    node_tracker = node_settings.tracker_config(node_settings.defaults())
+    assert pipeline.tracker.config == node_tracker.replace({"track_buffer": 12})
+
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    boxes = np.array([[10.0, 20.0, 40.0, 100.0], [90.0, 10.0, 130.0, 110.0]], np.float32)
+    first = pipeline.process(frame, Detections(boxes, [0.9, 0.8], [0, 0]))
+    assert [t.track_id for t in first.tracks] == [1, 2]
+    np.testing.assert_allclose([t.xyxy for t in first.tracks], boxes, atol=1e-3)
+    norms = np.linalg.norm(first.embeddings, axis=1)  # the random Re-ID network's features
+    assert first.embeddings.shape == (2, pipeline.extractor.dim)
+    np.testing.assert_allclose(norms, 1.0, atol=1e-5)
+    moved = boxes + [3, 1, 3, 1]
+    second = pipeline.process(frame, Detections(moved, [0.9, 0.8], [0, 0]))
+    assert second.frame_index == 1 and [t.track_id for t in second.tracks] == [1, 2]
+    np.testing.assert_allclose([t.xyxy for t in second.tracks], moved, atol=2.0)
 
 
 def test_external_detections_build_no_detector_and_reid_can_be_off():
