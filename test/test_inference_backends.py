@@ -24,6 +24,7 @@ from finetrack_ros.export import quantize_int8
 from finetrack_ros.inference import InferenceOptions, onnx_bytes
 from finetrack_ros.mot_cut import cut_sequence
 from finetrack_ros.reid import FeatureExtractor, FineTrackReID, ReIDConfig, save_reid
+from finetrack_ros.structures import Detections
 
 REPO = Path(__file__).resolve().parents[1]
 DETECTOR = REPO / "weights" / "detector_nano_demo.pth"
@@ -206,11 +207,24 @@ def _params(detector, reid="", **extra):
 
 def test_exported_files_describe_themselves(small_files):
     detector, reid = small_files
-    pipeline = settings.pipeline_from_params(_params(detector, reid))
+    pipeline = settings.pipeline_from_params(_params(detector, reid, **{"detector.conf": 0.0}))
     assert pipeline.detector.config.size == "nano"
     assert pipeline.extractor.config == FeatureExtractor.load(reid, inference=ORT_FP32).config
-    frame = np.full((120, 160, 3), 128, np.uint8)
-    pipeline.process(frame)
+    frame = np.random.default_rng(0).integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    boxes = np.array([[10.0, 20.0, 40.0, 100.0], [90.0, 10.0, 130.0, 110.0]], np.float32)
+    result = pipeline.process(frame, Detections(boxes, [0.9, 0.8], [0, 0]))
+    assert [t.track_id for t in result.tracks] == [1, 2]
+    np.testing.assert_allclose([t.xyxy for t in result.tracks], boxes, atol=1e-3)
+    # the features are the exported network's: those of the checkpoint it came from
+    torch_features = FeatureExtractor.load(reid.parent / "reid.pt")(frame, boxes)
+    assert (result.embeddings * torch_features).sum(1).min() > 0.999
+    # the exported detector (conf 0: random weights score ~1e-4): the file's own boxes
+    detected = pipeline.process(frame).detections
+    alone = YOLOXDetector(str(detector), size="nano", input_size=(64, 96), conf=0.0,
+                          inference=ORT_FP32)(frame)
+    assert len(detected) > 0
+    np.testing.assert_allclose(detected.boxes_xyxy, alone.boxes_xyxy, atol=1e-4)
+    np.testing.assert_allclose(detected.scores, alone.scores, atol=1e-6)
 
 
 @pytest.mark.parametrize("change, message", [
