@@ -1,17 +1,25 @@
-"""``finetrack bench identity``: the rows' tracker settings and the printed table."""
+"""``finetrack bench identity``: the rows' tracker settings, and the printed table's figures."""
 from __future__ import annotations
 
+import argparse
+from dataclasses import replace
+
+import numpy as np
 import pytest
 
 from finetrack_ros.bench.identity import (
     FEATURE_VALUES,
     FEATURES_OFF,
+    METRICS,
     ROWS,
     RowResult,
     format_table,
     row_tracker,
+    score,
+    track_sequence,
 )
 from finetrack_ros.cli import main
+from finetrack_ros.sim import SceneConfig, write_sequence
 
 
 def test_paper_row_has_every_feature_of_ours_off_and_iou_row_no_appearance():
@@ -47,19 +55,41 @@ def test_table_shows_mean_and_sd_over_networks():
     assert lines[3] == "| paper | 51.0 ± 1.4 | 42.0 ± 2.8 | 82.0 ± 2.8 | 5.0 ± 1.4 | 31.0 |"
 
 
-def test_bench_prints_one_row_per_tracker(repo_root, capsys):
+def test_bench_table_figures_are_the_metrics_of_its_rows(repo_root, tmp_path, capsys):
+    """Each printed cell is its row's metric: mean over the scenes (in %), IDSW summed.
+
+    The reference tracks and scores every scene once per row, outside the bench.
+    """
     reid = repo_root / "weights" / "reid_demo.pth"
     if not reid.is_file():
         pytest.skip("weights/reid_demo.pth not shipped in this checkout")
-    assert main(["bench", "identity", "--reid", str(reid), "--sim-seeds", "7",
-                 "--sim-frames", "6", "--sim-people", "3", "--rows", "iou", "paper",
-                 "all"]) == 0
+    seeds, keys = (7, 8), ("iou", "paper", "all")
+    assert main(["bench", "identity", "--reid", str(reid), "--sim-seeds", *map(str, seeds),
+                 "--sim-frames", "12", "--sim-people", "4", "--rows", *keys]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert "seeds 7 (6 frames, static camera)" in out[0]
-    assert out[1].startswith("| tracker | HOTA |")
-    labels = [line.split("|")[1].strip() for line in out[3:]]
-    assert labels == [label for key, label, _ in ROWS if key in ("iou", "paper", "all")]
-    assert all(len(line.split("|")) == 8 for line in out[1:])
+    assert "seeds 7 8 (12 frames, static camera)" in out[0]
+    assert out[1] == "| tracker | HOTA | AssA | IDF1 | IDSW | ms/frame |"
+    printed = [[cell.strip() for cell in line.strip("|").split("|")] for line in out[3:]]
+    rows = [(key, label, features) for key, label, features in ROWS if key in keys]
+    assert [cells[0] for cells in printed] == [label for _, label, _ in rows]
+
+    scenes = [write_sequence(tmp_path / f"SIM-{seed}", replace(
+        SceneConfig(), seed=seed, frames=12, people=4, pan_px_per_frame=0.0), progress=False)
+        for seed in seeds]
+    args = argparse.Namespace(overrides=[], feature_overrides=[], threads=1)
+    figures = []
+    for (key, label, features), cells in zip(rows, printed):
+        network = None if features is None else reid
+        scores = []
+        for seq in scenes:
+            track_sequence(seq, network, features, args, tmp_path / f"{key}-{seq.name}.txt")
+            scores.append(score(seq, tmp_path / f"{key}-{seq.name}.txt"))
+        expected = [f"{np.mean([s[m] for s in scores]) * 100:.1f}" for m in METRICS]
+        expected.append(f"{sum(s['IDSW'] for s in scores):.0f}")
+        assert cells[1:5] == expected, label
+        assert float(cells[5]) > 0  # ms per frame
+        figures.append(tuple(cells[1:5]))
+    assert figures[0] != figures[1]  # IoU only and the paper differ: rows are not mixed up
 
 
 def test_bench_needs_an_input(repo_root):
