@@ -95,12 +95,46 @@ def test_video_and_bag_together_are_rejected(tmp_path):
         _config(tmp_path, video=tmp_path / "v.mp4", bag=tmp_path / "b")
 
 
-def test_comparison_chart_is_a_png(tmp_path):
-    row = {"HOTA": 0.5, "MOTA": 0.6, "IDF1": 0.7, "IDSW": 3.0}
-    path = demo.plot_comparison({demo.FINETRACK: row, demo.BYTETRACK_IOU: dict(row, IDSW=9.0)},
+def _bars(image) -> list[list[tuple[int, int, int]]]:
+    """Return each series' bars as (x, top, bottom) pixels, left to right.
+
+    A series is one of the two most common saturated colours of the image.
+    """
+    import numpy as np
+
+    pixels = image.reshape(-1, 3).astype(int)
+    saturated = pixels[pixels.max(1) - pixels.min(1) > 60]
+    colours, counts = np.unique(saturated, axis=0, return_counts=True)
+    series = []
+    for colour in colours[np.argsort(counts)[-2:]]:
+        mask = (np.abs(image.astype(int) - colour).max(2) <= 2).astype(np.uint8)
+        _, _, stats, _ = cv2.connectedComponentsWithStats(mask)
+        # bars, not the legend's patch (nor a bar's foot below the legend)
+        series.append(sorted((x, y, y + h) for x, y, w, h, area in stats[1:] if area > 1000))
+    return sorted(series)  # the first method's bars are left of the second's
+
+
+def test_comparison_chart_shows_both_methods_metrics(tmp_path):
+    """The bars read back from the PNG: heights are the metrics of each method."""
+    finetrack = {"HOTA": 0.5, "MOTA": 0.6, "IDF1": 0.7, "IDSW": 3.0}
+    iou_only = {"HOTA": 0.8, "MOTA": 0.45, "IDF1": 0.9, "IDSW": 9.0}
+    path = demo.plot_comparison({demo.FINETRACK: finetrack, demo.BYTETRACK_IOU: iou_only},
                                 tmp_path / "chart.png", "title")
-    image = cv2.imread(str(path))
-    assert image is not None and image.shape[0] > 100 and image.shape[1] > 300
+    first, second = _bars(cv2.imread(str(path)))
+    assert len(first) == len(second) == len(demo.CHART_FRACTIONS) + len(demo.CHART_COUNTS)
+    # left panel: one pair per metric, on one % axis (bars stand on one base line)
+    left = first[:3] + second[:3]
+    base = max(bottom for _, _, bottom in left)
+    per_percent = [(base - top) / (100 * row[metric]) for row, bars in
+                   ((finetrack, first), (iou_only, second))
+                   for metric, (_, top, _) in zip(demo.CHART_FRACTIONS, bars)]
+    assert max(per_percent) / min(per_percent) < 1.03, per_percent
+    assert all(a[0] < b[0] for a, b in zip(first[:3], second[:3]))  # pairs side by side
+    assert max(x for x, _, _ in left) < min(first[3][0], second[3][0])  # switches: own panel
+    # right panel: ID switches, 3 against 9
+    (_, top_a, bottom_a), (_, top_b, bottom_b) = first[3], second[3]
+    assert first[3][0] < second[3][0]
+    assert (bottom_a - top_a) / (bottom_b - top_b) == pytest.approx(3 / 9, rel=0.03)
 
 
 def test_stamp_groups_keep_order_and_split_on_stamp_changes():
