@@ -2,15 +2,65 @@
 
 All costs are distances in [0, 1] (the fused one can reach up to sqrt(2)); every function
 is safe on empty input and returns an (N, 0) / (0, M) matrix then.
+
+Every IoU-based cost here (``1 - IoU``, ByteTrack's ``fuse_score``, FineTrack's fused
+distance) is exactly :data:`NO_OVERLAP_COST` for boxes that do not overlap. So where a
+stage's threshold is below it, only overlapping pairs can match, and the *sparse* forms
+(:class:`SparseCost`: the overlapping pairs only, :func:`sparse_iou_distance`,
+:func:`sparse_linear_assignment`, solved per connected block) give the matches of the dense
+``lap.lapjv`` solve with time and memory that grow with the overlapping pairs, not with
+tracks x detections. Each pair's cost is the same float64 number in both forms.
 """
 from __future__ import annotations
 
-from typing import Optional
+from dataclasses import dataclass
+from typing import Optional, Union
 
 import lap
 import numpy as np
 
 from finetrack_ros.boxes import iou_matrix
+from finetrack_ros.tracker.overlap import connected_components, overlap_pairs, pair_iou
+
+# Cost of a pair of boxes that do not overlap, in every IoU-based cost of this module.
+NO_OVERLAP_COST = 1.0
+# Pairs whose feature distance is computed at once: bounds the (pairs, D) float64
+# temporaries (4096 x 1792-d embeddings = 59 MB) whatever the number of pairs.
+FEATURE_CHUNK = 4096
+# A block of the sparse solve with more cells than this is solved by lap.lapmod on its
+# pairs instead of lap.lapjv on its dense (rows + cols)^2 extension (2 x 8 MB here).
+DENSE_BLOCK_CELLS = 1 << 20
+
+
+@dataclass
+class SparseCost:
+    """An (N, M) cost matrix given by its listed pairs; every other pair costs ``fill``.
+
+    Attributes:
+        shape: (N, M) = (tracks, detections).
+        rows, cols: (E,) int64 pair indices, sorted by row, then col, no repeats.
+        values: (E,) float64 cost of each pair.
+        fill: the cost of every pair not listed (:data:`NO_OVERLAP_COST`).
+    """
+
+    shape: tuple
+    rows: np.ndarray
+    cols: np.ndarray
+    values: np.ndarray
+    fill: float = NO_OVERLAP_COST
+
+    def dense(self) -> np.ndarray:
+        """Return the (N, M) matrix (tests and small problems only)."""
+        out = np.full(self.shape, self.fill)
+        out[self.rows, self.cols] = self.values
+        return out
+
+
+def sparse_iou_distance(track_xyxy: np.ndarray, det_xyxy: np.ndarray) -> SparseCost:
+    """:func:`iou_distance` of the overlapping pairs only (every other pair costs 1)."""
+    rows, cols = overlap_pairs(track_xyxy, det_xyxy)
+    values = 1.0 - pair_iou(track_xyxy, det_xyxy, rows, cols)
+    return SparseCost((len(track_xyxy), len(det_xyxy)), rows, cols, values)
 
 
 def iou_distance(track_xyxy: np.ndarray, det_xyxy: np.ndarray) -> np.ndarray:
@@ -18,15 +68,21 @@ def iou_distance(track_xyxy: np.ndarray, det_xyxy: np.ndarray) -> np.ndarray:
     return 1.0 - iou_matrix(track_xyxy, det_xyxy)
 
 
-def fuse_score(cost: np.ndarray, det_scores: np.ndarray) -> np.ndarray:
+def fuse_score(cost: Union[np.ndarray, SparseCost], det_scores: np.ndarray
+               ) -> Union[np.ndarray, SparseCost]:
     """ByteTrack's ``fuse_score``: ``1 - (1 - cost) * score`` per detection column.
 
     Args:
-        cost: (N, M) IoU distance; det_scores: (M,) detection scores in [0, 1].
+        cost: (N, M) IoU distance, dense or :class:`SparseCost` (its fill, 1, stays 1);
+        det_scores: (M,) detection scores in [0, 1].
     """
+    scores = np.asarray(det_scores, np.float64)
+    if isinstance(cost, SparseCost):
+        return SparseCost(cost.shape, cost.rows, cost.cols,
+                          1.0 - (1.0 - cost.values) * scores[cost.cols], cost.fill)
     if cost.size == 0:
         return cost
-    return 1.0 - (1.0 - cost) * np.asarray(det_scores, np.float64)[None, :]
+    return 1.0 - (1.0 - cost) * scores[None, :]
 
 
 def part_weighted_distance(track_features: np.ndarray, det_features: np.ndarray,
@@ -51,7 +107,9 @@ def part_weighted_distance(track_features: np.ndarray, det_features: np.ndarray,
         return np.zeros(0)
     blocks_a = _unit_blocks(track_features, parts + 1)
     blocks_b = _unit_blocks(det_features, parts + 1)
-    dist = 1.0 - np.clip(np.einsum("pke,pke->pk", blocks_a, blocks_b), -1.0, 1.0)
+    # a product and a sum along the last axis: each pair's number does not depend on the
+    # other pairs of the call (einsum's buffered casting could), so dense and sparse agree
+    dist = 1.0 - np.clip((blocks_a * blocks_b).sum(axis=2), -1.0, 1.0)
     weights = np.concatenate([np.asarray(track_visibility) * np.asarray(det_visibility),
                               np.ones((pairs, 1))], axis=1)  # the global block always counts
     return (weights * dist).sum(axis=1) / weights.sum(axis=1)
@@ -96,19 +154,86 @@ def fuse_appearance(
     # need the embedding dot product (a few per track), which keeps this O(overlaps * D)
     fused = np.sqrt(np.maximum(iou_cost, 0.0))
     rows, cols = np.nonzero(iou_cost < 1.0)
-    if len(rows) and track_visibility is not None and det_visibility is not None:
-        feat_dist = part_weighted_distance(track_features[rows], det_features[cols],
-                                           track_visibility[rows], det_visibility[cols])
-        fused[rows, cols] = np.sqrt(feat_dist * iou_cost[rows, cols])
-    elif len(rows):
-        cos = np.einsum("kd,kd->k", track_features[rows], det_features[cols], dtype=np.float64)
-        feat_dist = 1.0 - np.clip(cos, -1.0, 1.0)
-        fused[rows, cols] = np.sqrt(feat_dist * iou_cost[rows, cols])
+    fused[rows, cols] = _overlap_fused(iou_cost[rows, cols], rows, cols, track_features,
+                                       det_features, track_visibility, det_visibility)
     has = np.ones(iou_cost.shape, bool)
     if track_has_feature is not None:
         has &= np.asarray(track_has_feature, bool)[:, None]
     if det_has_feature is not None:
         has &= np.asarray(det_has_feature, bool)[None, :]
+    return np.where(has, fused, iou_cost)
+
+
+def sparse_fuse_appearance(
+    cost: SparseCost,
+    track_features: np.ndarray,
+    det_features: np.ndarray,
+    track_has_feature: Optional[np.ndarray] = None,
+    det_has_feature: Optional[np.ndarray] = None,
+    track_visibility: Optional[np.ndarray] = None,
+    det_visibility: Optional[np.ndarray] = None,
+) -> SparseCost:
+    """:func:`fuse_appearance` of the listed pairs (a pair not listed keeps cost 1).
+
+    Arguments as :func:`fuse_appearance`, with ``cost`` the stage's sparse IoU distance;
+    each pair's value equals the dense function's, bit for bit.
+    """
+    values = cost.values
+    fused = np.sqrt(np.maximum(values, 0.0))
+    near = np.flatnonzero(values < 1.0)
+    fused[near] = _overlap_fused(values[near], cost.rows[near], cost.cols[near],
+                                 track_features, det_features, track_visibility, det_visibility)
+    has = np.ones(len(values), bool)
+    if track_has_feature is not None:
+        has &= np.asarray(track_has_feature, bool)[cost.rows]
+    if det_has_feature is not None:
+        has &= np.asarray(det_has_feature, bool)[cost.cols]
+    return SparseCost(cost.shape, cost.rows, cost.cols, np.where(has, fused, values), cost.fill)
+
+
+def _overlap_fused(iou_cost, rows, cols, track_features, det_features, track_vis,
+                   det_vis) -> np.ndarray:
+    """(E,) ``sqrt(d_feat * d_iou)`` of overlapping pairs (rows[k], cols[k]).
+
+    Each pair's number depends on that pair alone (products summed along the last axis),
+    so the dense and the sparse forms give the same bits; FEATURE_CHUNK pairs at a time.
+    """
+    out = np.empty(len(iou_cost))
+    for lo in range(0, len(iou_cost), FEATURE_CHUNK):
+        r, c = rows[lo:lo + FEATURE_CHUNK], cols[lo:lo + FEATURE_CHUNK]
+        if track_vis is not None and det_vis is not None:
+            feat_dist = part_weighted_distance(track_features[r], det_features[c],
+                                               track_vis[r], det_vis[c])
+        else:
+            cos = (np.asarray(track_features[r], np.float64)
+                   * np.asarray(det_features[c], np.float64)).sum(axis=1)
+            feat_dist = 1.0 - np.clip(cos, -1.0, 1.0)
+        out[lo:lo + FEATURE_CHUNK] = np.sqrt(feat_dist * iou_cost[lo:lo + FEATURE_CHUNK])
+    return out
+
+
+def _fuse_pairs(iou_cost, rows, cols, track_features, det_features, track_has, det_has,
+                track_vis, det_vis) -> np.ndarray:
+    """(E,) fused distance of the pairs (rows[k], cols[k]) whose IoU distance is iou_cost[k]."""
+    fused = np.sqrt(np.maximum(iou_cost, 0.0))
+    near = np.flatnonzero(iou_cost < 1.0)
+    use_vis = track_vis is not None and det_vis is not None
+    for lo in range(0, len(near), FEATURE_CHUNK):
+        k = near[lo:lo + FEATURE_CHUNK]
+        r, c = rows[k], cols[k]
+        if use_vis:
+            feat_dist = part_weighted_distance(track_features[r], det_features[c],
+                                               track_vis[r], det_vis[c])
+        else:
+            cos = (np.asarray(track_features[r], np.float64)
+                   * np.asarray(det_features[c], np.float64)).sum(axis=1)
+            feat_dist = 1.0 - np.clip(cos, -1.0, 1.0)
+        fused[k] = np.sqrt(feat_dist * iou_cost[k])
+    has = np.ones(len(iou_cost), bool)
+    if track_has is not None:
+        has &= np.asarray(track_has, bool)[rows]
+    if det_has is not None:
+        has &= np.asarray(det_has, bool)[cols]
     return np.where(has, fused, iou_cost)
 
 
@@ -159,3 +284,134 @@ def linear_assignment(
     matched_rows = np.flatnonzero(x >= 0)
     matches = np.stack([matched_rows, x[matched_rows]], axis=1).astype(np.int64)
     return matches, np.flatnonzero(x < 0), np.flatnonzero(y < 0)
+
+
+def sparse_linear_assignment(
+    cost: SparseCost, thresh: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`linear_assignment` of a :class:`SparseCost`, one connected block at a time.
+
+    Pairs above ``thresh`` never match (leaving both unmatched is cheaper), so the pairs at
+    or below it split rows and columns into independent blocks. Each block is solved as the
+    dense solve would see it (its listed pairs, ``fill`` elsewhere, ``lap.lapjv`` with
+    ``cost_limit=thresh``; ``lap.lapmod`` on its pairs above :data:`DENSE_BLOCK_CELLS`);
+    a block of one row and one column matches at once.
+
+    Args:
+        cost: the stage's cost; its ``fill`` must exceed ``thresh``.
+        thresh: max cost of a match.
+    Returns:
+        As :func:`linear_assignment`: matches (K, 2) sorted by row, unmatched rows, cols.
+    Raises:
+        ValueError: ``thresh >= cost.fill`` (unlisted pairs could match: use the dense solve).
+    """
+    n, m = cost.shape
+    if not thresh < cost.fill:
+        raise ValueError(f"sparse_linear_assignment: thresh {thresh} >= the cost {cost.fill} "
+                         "of unlisted pairs; use linear_assignment on the dense matrix")
+    row_match = np.full(n, -1, np.int64)
+    edge = cost.values <= thresh
+    if edge.any():
+        label = connected_components(n + m, cost.rows[edge], cost.cols[edge] + n)
+        pair_label = label[cost.rows]
+        inside = pair_label == label[cost.cols + n]  # both ends in one block
+        rows, cols = cost.rows[inside], cost.cols[inside]
+        values, pair_label = cost.values[inside], pair_label[inside]
+        order = np.argsort(pair_label, kind="stable")  # by block, row-major inside
+        rows, cols, values = rows[order], cols[order], values[order]
+        blocks = _Blocks(pair_label[order], rows, cols)
+        for b in range(blocks.count):
+            lo, hi = blocks.starts[b], blocks.starts[b + 1]
+            if hi - lo == 1:  # one pair, at or below thresh: it matches
+                row_match[rows[lo]] = cols[lo]
+                continue
+            x = _solve_block(blocks.local_rows[lo:hi], blocks.local_cols[lo:hi],
+                             values[lo:hi], blocks.shape(b), thresh, cost.fill)
+            hit = np.flatnonzero(x >= 0)
+            row_match[blocks.rows_of(b)[hit]] = blocks.cols_of(b)[x[hit]]
+    matched = np.flatnonzero(row_match >= 0)
+    matches = np.stack([matched, row_match[matched]], axis=1).astype(np.int64)
+    col_taken = np.zeros(m, bool)
+    col_taken[row_match[matched]] = True
+    return matches, np.flatnonzero(row_match < 0), np.flatnonzero(~col_taken)
+
+
+class _Blocks:
+    """Pairs grouped by block (sorted by block, row-major inside), with local indices.
+
+    ``local_rows`` / ``local_cols`` number a block's distinct rows and columns from 0 in
+    ascending order, so each block keeps the dense matrix's row and column order.
+    """
+
+    def __init__(self, label: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> None:
+        first = np.r_[True, label[1:] != label[:-1]]
+        self.starts = np.r_[np.flatnonzero(first), len(label)]
+        self.count = len(self.starts) - 1
+        self.local_rows, self._rows, self._row_starts = _local_index(label, rows, first)
+        by_col = np.lexsort((cols, label))  # the labels stay in the same (sorted) order
+        local_cols, self._cols, self._col_starts = _local_index(label, cols[by_col], first)
+        self.local_cols = np.empty_like(local_cols)
+        self.local_cols[by_col] = local_cols
+
+    def shape(self, b: int) -> tuple[int, int]:
+        """(rows, cols) of block b."""
+        return (int(self._row_starts[b + 1] - self._row_starts[b]),
+                int(self._col_starts[b + 1] - self._col_starts[b]))
+
+    def rows_of(self, b: int) -> np.ndarray:
+        """Global row of each local row of block b."""
+        return self._rows[self._row_starts[b]:self._row_starts[b + 1]]
+
+    def cols_of(self, b: int) -> np.ndarray:
+        """Global column of each local column of block b."""
+        return self._cols[self._col_starts[b]:self._col_starts[b + 1]]
+
+
+def _local_index(label: np.ndarray, index: np.ndarray, block_first: np.ndarray):
+    """Local numbers of ``index`` (sorted inside each block), distinct values, block starts."""
+    new = block_first | np.r_[True, index[1:] != index[:-1]]
+    distinct = np.cumsum(new) - 1  # running number of distinct (block, index) values
+    starts = distinct[block_first]
+    local = distinct - np.repeat(starts, np.diff(np.r_[np.flatnonzero(block_first),
+                                                       len(label)]))
+    return local, index[new], np.r_[starts, distinct[-1] + 1 if len(label) else 0]
+
+
+def _solve_block(r, c, values, shape: tuple[int, int], thresh: float, fill: float):
+    """Return the local column of each local row of one block (-1: unmatched)."""
+    nr, nc = shape
+    if nr * nc > DENSE_BLOCK_CELLS:
+        return _lapmod_with_limit(nr, nc, r, c, values, thresh)
+    block = np.full(shape, fill)
+    block[r, c] = values
+    _, x, _ = lap.lapjv(block, extend_cost=True, cost_limit=thresh)
+    return np.asarray(x)
+
+
+def _lapmod_with_limit(nr: int, nc: int, r, c, values, thresh: float) -> np.ndarray:
+    """Row -> col (-1: none) of min-cost matching with ``cost_limit`` by sparse ``lap.lapmod``.
+
+    The square problem of ``lap.lapjv``'s extension, kept sparse: real row i may also take
+    its own dummy column (cost thresh / 2), real column j its own dummy row (thresh / 2), and
+    dummy row j any dummy column i of a pair (i, j) (cost 0), so every matching of the
+    pairs, and no other, completes to a full assignment of the same cost plus a constant.
+    Pairs above thresh are left out (they never match).
+    """
+    keep = values <= thresh
+    r, c, values = r[keep], c[keep], values[keep]
+    half = thresh / 2.0
+    real_rows = np.concatenate([r, np.arange(nr)])
+    real_cols = np.concatenate([c, nc + np.arange(nr)])
+    real_vals = np.concatenate([values, np.full(nr, half)])
+    dummy_rows = nr + np.concatenate([np.arange(nc), c])
+    dummy_cols = np.concatenate([np.arange(nc), nc + r])
+    dummy_vals = np.concatenate([np.full(nc, half), np.zeros(len(r))])
+    all_rows = np.concatenate([real_rows, dummy_rows])
+    all_cols = np.concatenate([real_cols, dummy_cols])
+    all_vals = np.concatenate([real_vals, dummy_vals])
+    order = np.lexsort((all_cols, all_rows))
+    size = nr + nc
+    starts = np.searchsorted(all_rows[order], np.arange(size + 1))
+    x, _ = lap.lapmod(size, all_vals[order], starts, all_cols[order], return_cost=False)
+    x = np.asarray(x[:nr], np.int64)
+    return np.where(x < nc, x, -1)

@@ -11,19 +11,24 @@ from typing import Optional
 
 import numpy as np
 
-from finetrack_ros.boxes import iou_matrix, xyah_to_tlwh, xyah_to_xyxy, xyxy_to_xyah
+from finetrack_ros.boxes import xyah_to_tlwh, xyah_to_xyxy, xyxy_to_xyah
 from finetrack_ros.tracker.association import (
     GATED_COST,
+    NO_OVERLAP_COST,
     fuse_appearance,
     fuse_score,
     gated_appearance_distance,
     iou_distance,
     linear_assignment,
+    sparse_fuse_appearance,
+    sparse_iou_distance,
+    sparse_linear_assignment,
 )
 from finetrack_ros.tracker.camera_motion import warp_states
 from finetrack_ros.tracker.config import TrackerConfig
 from finetrack_ros.tracker.gallery import IdentityGallery
 from finetrack_ros.tracker.kalman import V_HEIGHT, KalmanFilter
+from finetrack_ros.tracker.overlap import overlap_pairs, pair_iou
 from finetrack_ros.tracker.track import Track, TrackState, update_features, update_visibility
 
 
@@ -90,10 +95,16 @@ class ByteTracker:
         tracked_tracks: tracks in state TRACKED (confirmed or not), ByteTrack's order.
         lost_tracks: tracks in state LOST (and, for one frame, ones just removed, as ByteTrack).
         frame_id: number of ``update`` calls since the last reset.
+        dense_association: solve every stage on the full tracks x detections matrix, as
+            ByteTrack does (benchmarks); by default a stage whose threshold is below 1
+            costs only the overlapping pairs and solves each connected block on its own
+            (:func:`.association.sparse_linear_assignment`: the same matches).
     """
 
-    def __init__(self, config: Optional[TrackerConfig] = None) -> None:
+    def __init__(self, config: Optional[TrackerConfig] = None,
+                 dense_association: bool = False) -> None:
         self.config = config if config is not None else TrackerConfig()
+        self.dense_association = dense_association
         self.kalman = KalmanFilter()
         self.gallery = IdentityGallery()
         self.reset()
@@ -184,14 +195,15 @@ class ByteTracker:
 
     # --- stages ---
     def _first_association(self, pool: list[Track], high: _Dets):
-        cost = self._cost(pool, high, self.config.fuse_score, "first")
-        matches, u_pool, u_high = linear_assignment(cost, self.config.match_thresh)
+        matches, u_pool, u_high = self._match(pool, high, self.config.fuse_score, "first",
+                                              self.config.match_thresh)
         activated, refound = self._apply_matches(pool, high, matches)
         return activated, refound, u_pool, u_high
 
     def _second_association(self, tracks: list[Track], low: _Dets):
-        cost = iou_distance(_boxes(tracks), low.xyxy)  # IoU only: low boxes look unreliable
-        matches, u_tracks, _ = linear_assignment(cost, self.config.low_match_thresh)
+        # IoU only: low boxes look unreliable (no stage "second" uses appearance)
+        matches, u_tracks, _ = self._match(tracks, low, False, "second",
+                                           self.config.low_match_thresh)
         activated, refound = self._apply_matches(tracks, low, matches)
         newly_lost = [tracks[i] for i in u_tracks]
         for track in newly_lost:
@@ -216,8 +228,9 @@ class ByteTracker:
         return refound, u_dets
 
     def _unconfirmed_association(self, unconfirmed: list[Track], dets: _Dets):
-        cost = self._cost(unconfirmed, dets, self.config.fuse_score, "unconfirmed")
-        matches, u_tracks, u_dets = linear_assignment(cost, self.config.unconfirmed_match_thresh)
+        matches, u_tracks, u_dets = self._match(unconfirmed, dets, self.config.fuse_score,
+                                                "unconfirmed",
+                                                self.config.unconfirmed_match_thresh)
         activated, _ = self._apply_matches(unconfirmed, dets, matches)
         removed = [unconfirmed[i] for i in u_tracks]
         for track in removed:
@@ -355,12 +368,19 @@ class ByteTracker:
         tracks = self.tracked_tracks + self.lost_tracks
         if cfg.reid_skip_iou <= 0 or not cfg.use_appearance or not len(boxes) or not tracks:
             return none
-        iou = iou_matrix(self.predicted_boxes(camera_warp), boxes)  # (T, N)
-        overlap = (iou > 0.0) & (scores > cfg.det_low_thresh)[None, :]
-        track_of = np.argmax(overlap, axis=0)  # the overlapping track, where only one does
-        cols = np.arange(len(boxes))
-        ok = ((scores > cfg.track_thresh) & (overlap.sum(axis=0) == 1)
-              & (overlap.sum(axis=1) == 1)[track_of] & (iou[track_of, cols] >= cfg.reid_skip_iou))
+        predicted = self.predicted_boxes(camera_warp)
+        # the overlapping pairs only (T x N would not scale to crowds)
+        pair_t, pair_d = overlap_pairs(predicted, boxes)
+        iou = pair_iou(predicted, boxes, pair_t, pair_d)
+        keep = (iou > 0.0) & (scores[pair_d] > cfg.det_low_thresh)
+        pair_t, pair_d, iou = pair_t[keep], pair_d[keep], iou[keep]
+        tracks_on = np.bincount(pair_d, minlength=len(boxes))  # overlapping tracks per box
+        boxes_on = np.bincount(pair_t, minlength=len(tracks))  # overlapping boxes per track
+        track_of = np.zeros(len(boxes), np.int64)  # the overlapping track, where only one does
+        iou_of = np.zeros(len(boxes))
+        track_of[pair_d], iou_of[pair_d] = pair_t, iou
+        ok = ((scores > cfg.track_thresh) & (tracks_on == 1) & (boxes_on[track_of] == 1)
+              & (iou_of >= cfg.reid_skip_iou))
         eligible = np.array([self._can_lend_feature(t) for t in tracks])
         rows = np.flatnonzero(ok & eligible[track_of])
         if not len(rows):
@@ -391,18 +411,34 @@ class ByteTracker:
         for track, mean, cov in zip(tracks, means, covs):
             track.mean, track.cov = mean, cov
 
-    def _cost(self, tracks: list[Track], dets: _Dets, with_score: bool, stage: str):
-        cost = iou_distance(_boxes(tracks), dets.xyxy)
+    def _match(self, tracks: list[Track], dets: _Dets, with_score: bool, stage: str,
+               thresh: float):
+        """Return the matches, unmatched tracks and unmatched detections of one stage.
+
+        Below ``thresh`` 1 only overlapping pairs can match (every other pair costs exactly
+        1): the sparse blocked solve, same matches as ByteTrack's dense one. At 1 or above
+        (``match_thresh`` allows up to 2) any pair may match: dense.
+        """
+        if self.dense_association or thresh >= NO_OVERLAP_COST:
+            return linear_assignment(self._cost(tracks, dets, with_score, stage, False), thresh)
+        return sparse_linear_assignment(self._cost(tracks, dets, with_score, stage, True),
+                                        thresh)
+
+    def _cost(self, tracks: list[Track], dets: _Dets, with_score: bool, stage: str,
+              sparse: bool = False):
+        """Return the stage's (N, M) cost: dense, or a SparseCost of the overlapping pairs."""
+        cost = (sparse_iou_distance if sparse else iou_distance)(_boxes(tracks), dets.xyxy)
         if with_score:
             cost = fuse_score(cost, dets.scores)
-        if self.uses_appearance_in(stage) and dets.features is not None and cost.size:
+        if self.uses_appearance_in(stage) and dets.features is not None and tracks \
+                and len(dets):
             has = np.array([t.feature is not None for t in tracks])
             dim = dets.features.shape[1]
             feats = np.array([t.feature if t.feature is not None else np.zeros(dim, np.float32)
                               for t in tracks])
             track_vis, det_vis = self._visibility(tracks, dets)
-            cost = fuse_appearance(cost, feats, dets.features, has, dets.has_feature,
-                                   track_vis, det_vis)
+            fuse = sparse_fuse_appearance if sparse else fuse_appearance
+            cost = fuse(cost, feats, dets.features, has, dets.has_feature, track_vis, det_vis)
         return cost
 
     def _visibility(self, tracks: list[Track], dets: _Dets):
@@ -486,9 +522,15 @@ def remove_duplicates(tracked: list[Track], lost: list[Track], max_iou_dist: flo
     (``frame_id - start_frame``; ties drop the tracked one). Returns the filtered (tracked,
     lost) lists, order kept.
     """
-    dist = iou_distance(_boxes(tracked), _boxes(lost))
+    a, b = _boxes(tracked), _boxes(lost)
+    if max_iou_dist <= NO_OVERLAP_COST:  # a distance below 1 needs overlapping boxes: only
+        pairs_p, pairs_q = overlap_pairs(a, b)  # those pairs are looked at (crowds)
+        near = 1.0 - pair_iou(a, b, pairs_p, pairs_q) < max_iou_dist  # iou_distance per pair
+        pairs_p, pairs_q = pairs_p[near], pairs_q[near]
+    else:
+        pairs_p, pairs_q = np.nonzero(iou_distance(a, b) < max_iou_dist)
     drop_tracked, drop_lost = set(), set()
-    for p, q in zip(*np.nonzero(dist < max_iou_dist)):
+    for p, q in zip(pairs_p, pairs_q):
         age_p = tracked[p].frame_id - tracked[p].start_frame
         age_q = lost[q].frame_id - lost[q].start_frame
         if age_p > age_q:
