@@ -37,6 +37,8 @@ class FrameResult:
             ``camera_motion``, ``track``).
         reid_skipped: high boxes whose embedding was not computed because their match was
             unambiguous (``tracker.reid_skip_iou``); ``reid_embedded``: boxes embedded.
+        boxes_in: detections of the frame before ``max_detections`` (after class filtering);
+            ``boxes_cut``: how many of them the bound left out (the lowest scores).
     """
 
     frame_index: int
@@ -46,6 +48,8 @@ class FrameResult:
     timings_ms: dict = field(default_factory=dict)
     reid_skipped: int = 0
     reid_embedded: int = 0
+    boxes_in: int = 0
+    boxes_cut: int = 0
 
 
 class TrackingPipeline:
@@ -58,6 +62,9 @@ class TrackingPipeline:
         extractor: callable (frame, boxes) → Re-ID features; None for IoU-only tracking.
         class_names: names of the detector's classes, index → name (for messages and files).
         keep_classes: class indices to track; empty keeps every class.
+        max_detections: most detections tracked per frame, the highest scores (a storm of
+            boxes costs Re-ID and tracker time and memory); None = no bound. May change
+            between frames (``FramePath`` sets it from the ``max_detections`` parameter).
     """
 
     def __init__(
@@ -67,12 +74,14 @@ class TrackingPipeline:
         extractor: Optional[ExtractorFn] = None,
         class_names: Sequence[str] = ("person",),
         keep_classes: Sequence[int] = (),
+        max_detections: Optional[int] = None,
     ) -> None:
         self.tracker = tracker
         self.detector = detector
         self.extractor = extractor
         self.class_names = list(class_names)
         self.keep_classes = np.asarray(sorted(keep_classes), np.int64)
+        self.max_detections = max_detections
         self.frame_index = 0
         self.camera_motion: Optional[CameraMotion] = None  # made on first use
         # torch threads following the CPU other processes leave (num_threads: 0); None = fixed
@@ -122,6 +131,8 @@ class TrackingPipeline:
             detections = self.detector(frame_bgr)
         if len(self.keep_classes):
             detections = detections.select(np.isin(detections.class_ids, self.keep_classes))
+        boxes_in = len(detections)
+        detections = highest_scores(detections, self.max_detections)
         timings["detect"] = _ms_since(start)
 
         # the warp first: adaptive Re-ID looks where the tracker will predict each track
@@ -141,7 +152,8 @@ class TrackingPipeline:
             detections.boxes_xyxy, detections.scores, detections.class_ids, embeddings, warp,
             visibility, reused)
         timings["track"] = _ms_since(start)
-        result = FrameResult(self.frame_index, tracks, detections, embeddings, timings)
+        result = FrameResult(self.frame_index, tracks, detections, embeddings, timings,
+                             boxes_in=boxes_in, boxes_cut=boxes_in - len(detections))
         if reused is not None:
             result.reid_skipped = int(reused.sum())
             result.reid_embedded = int(
@@ -192,6 +204,17 @@ class TrackingPipeline:
         if len(reuse):
             embeddings[reuse.rows] = reuse.features
         return embeddings, visibility, reused
+
+
+def highest_scores(detections: Detections, limit: Optional[int]) -> Detections:
+    """Return the ``limit`` detections of highest score, in their order; all if None or fewer.
+
+    Ties at the cut keep the earlier boxes (a stable sort), so the result is deterministic.
+    """
+    if limit is None or len(detections) <= limit:
+        return detections
+    keep = np.sort(np.argsort(-detections.scores, kind="stable")[:max(int(limit), 0)])
+    return detections.select(keep)
 
 
 def _ms_since(start: float) -> float:

@@ -122,6 +122,13 @@ PARAMETERS: tuple[ParamSpec, ...] = (
               "order", 0.001, 1.0e6, runtime=True),
     ParamSpec("no_image_warning_sec", 5.0, "warn once if no image arrived this many "
               "seconds after activation (often a QoS mismatch)", 0.1, 3600.0),
+    ParamSpec("max_detections", 500, "most detections tracked per frame, the highest "
+              "scores (bounds Re-ID crops and tracker time in a detection storm); the rest "
+              "are cut, counted and warned about", 1, 100000, runtime=True),
+    ParamSpec("transport_loss_warning", 0.05, "warn once (and WARN on /diagnostics) when "
+              "this fraction of the camera's frames, judged from the image stamps, never "
+              "reached the node (not counting frames it dropped while busy); 1 = never",
+              0.0, 1.0, runtime=True),
     # --- detector (YOLOX) ------------------------------------------------------------
     ParamSpec("detector.checkpoint", "", "YOLOX checkpoint (.pth, ByteTrack/YOLOX layout); "
               "'random' = random weights, tests only"),
@@ -312,7 +319,8 @@ def frame_options(flat: dict[str, Any]):
     values = {**defaults(), **flat}
     return FrameOptions(publish_lost_tracks=bool(values["publish_lost_tracks"]),
                         publish_embeddings=bool(values["publish_embeddings"]),
-                        time_reset_sec=float(values["time_reset_sec"]))
+                        time_reset_sec=float(values["time_reset_sec"]),
+                        max_detections=int(values["max_detections"]))
 
 
 def _build_detector(section: dict[str, Any], inference: InferenceOptions):
