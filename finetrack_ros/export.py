@@ -153,7 +153,7 @@ def export_reid(model: nn.Module, path: str | Path | None, opset: int = DEFAULT_
     crop_h, crop_w = model.config.crop_size
     example = torch.randn(2, 3, crop_h, crop_w, generator=torch.Generator().manual_seed(1))
     return export_onnx(EmbeddingsAndMasks(model), example, path, "crops",
-                       ("embeddings", "masks"), opset, tolerance, onnx_metadata(model.config))
+                       ("embeddings", "masks"), opset, tolerance, onnx_metadata(model))
 
 
 @dataclass

@@ -92,3 +92,28 @@ def test_track_with_reid_checkpoint_uses_images(tmp_path, capsys):
     assert main(["track", str(seq), "--reid", str(ckpt), "--out", str(out),
                  "--overwrite"]) == 2
     assert "000001.jpg" in capsys.readouterr().err
+
+
+def test_an_explicit_use_appearance_false_wins_over_reid(tmp_path, capsys):
+    """--reid with use_appearance=false (--set or --config) tracks by IoU only, and says so.
+
+    IoU only needs no images: the run succeeds on a sequence without img1/, where --reid
+    alone fails naming the missing frame.
+    """
+    pytest.importorskip("torch")
+    from finetrack_ros.reid import FineTrackReID, ReIDConfig, save_reid
+
+    seq = _toy_sequence(tmp_path, frames=3)  # no img1/
+    cfg = ReIDConfig(backbone="resnet18", crop_size=(64, 32), embed_dim=8, fpn_channels=16,
+                     fam_channels=8, num_parts=2)
+    ckpt = save_reid(tmp_path / "reid.pt", FineTrackReID(cfg).eval())
+    told = [["--set", "use_appearance=false"], ["--config", "config/bytetrack_mot17.yaml"]]
+    for index, extra in enumerate(told):
+        out = tmp_path / f"iou-{index}.txt"
+        assert main(["track", str(seq), "--reid", str(ckpt), "--out", str(out), *extra]) == 0
+        said = "".join(capsys.readouterr())
+        assert "use_appearance is false" in said and "IoU only" in said
+        assert sorted(set(read_mot_txt(out)[:, 1].astype(int))) == [1, 2]
+    assert main(["track", str(seq), "--reid", str(ckpt), "--out", str(tmp_path / "fused.txt"),
+                 "--set", "use_appearance=true"]) == 2  # appearance on: the frames are needed
+    assert "img1" in capsys.readouterr().err

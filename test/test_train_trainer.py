@@ -42,6 +42,13 @@ def test_loss_falls_on_self_made_crops(repo_root, synthetic, tmp_path):
     written = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert written["epochs"][-1]["num_queries"] > 0 and 0 <= written["epochs"][-1]["mAP"] <= 1
     assert len(written["identity_keys"]) == 8  # 2 sequences x 4 people
+    # the take-back distance of the gallery, measured at training time, travels along
+    from finetrack_ros.reid import load_reid
+
+    stored = load_reid(tmp_path / "run" / "reid.pt").match_distance
+    # reid_small.yaml holds people out for validation: measured on people never trained on
+    assert stored == written["match_distance"] and stored["split"] == "validation"
+    assert 0.0 < stored["distance"] < 2.0 and stored["same_pairs"] > 0
 
 
 def test_resume_continues_with_the_same_next_batch_loss(repo_root, synthetic, tmp_path):

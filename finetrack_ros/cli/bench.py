@@ -10,7 +10,8 @@ HELP = ("Benchmarks: time the tracker, the networks or the node, or soak the nod
 
 # bench target -> module under finetrack_ros.bench with add_arguments(parser) and run(args)
 TARGETS = {"tracker": "tracker", "models": "models", "node": "node", "soak": "soak",
-           "camera-motion": "camera_motion", "identity": "identity", "precision": "precision",
+           "camera-motion": "camera_motion", "identity": "identity", "defaults": "defaults",
+           "precision": "precision",
            "realtime": "realtime"}
 
 

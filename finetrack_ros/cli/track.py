@@ -54,6 +54,15 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--out-bag {args.out_bag}: only for a bag input")
         check_output(args.out_bag, kind=DIRECTORY, overwrite=args.overwrite, option="--out-bag")
     tracker, params = split_overrides(args.config, args.overrides)
+    if args.reid and not tracker.use_appearance:
+        if _sets_use_appearance(args.config, args.overrides):  # said so: IoU only, as told
+            from finetrack_ros.offline import warn
+
+            warn(f"--reid {args.reid} is not used: use_appearance is false (from --set or "
+                 "--config); tracking by IoU only")
+            args.reid = None
+        else:  # --reid is how to ask for appearance when the preset does not say
+            tracker = tracker.replace({"use_appearance": True})
     summary = (_track_bag(args, tracker, params, out) if bag
                else _track_folder(args, tracker, params, out))
     print(f"{summary.line()} -> {out}" + (f", {args.out_bag}" if args.out_bag else ""))
@@ -77,11 +86,24 @@ def split_overrides(config_path, overrides: list[str]):
     return tracker.with_overrides(tracker_items), params
 
 
+def _sets_use_appearance(config_path, overrides: list[str]) -> bool:
+    """Whether ``--set`` or the ``--config`` file gives ``use_appearance`` explicitly."""
+    if any(item.partition("=")[0].strip().removeprefix("tracker.") == "use_appearance"
+           for item in overrides):
+        return True
+    if not config_path:
+        return False
+    import yaml
+
+    from finetrack_ros.tracker.config import tracker_section
+
+    data = yaml.safe_load(open(config_path)) or {}  # read (and checked) by split_overrides
+    return "use_appearance" in tracker_section(data)
+
+
 def _pipeline(args, tracker, params: dict):
     from finetrack_ros import settings
 
-    if args.reid:
-        tracker = tracker.replace({"use_appearance": True})
     params = {**params, "device": args.device, "external_detections": True,
               "reid.enabled": bool(args.reid), "reid.checkpoint": str(args.reid or "")}
     return settings.pipeline_from_params(params, tracker), settings.frame_options(params)

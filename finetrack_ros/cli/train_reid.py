@@ -43,5 +43,6 @@ def run(args: argparse.Namespace) -> int:
         val = {k: last[k] for k in ("rank1", "mAP", "num_queries") if k in last}
         print(json.dumps({"out": str(args.out), "steps": summary["steps"],
                           "first_loss": summary["first_loss"], "last_loss": summary["last_loss"],
-                          "val_at_init": summary["val_at_init"], "val": val}))
+                          "val_at_init": summary["val_at_init"], "val": val,
+                          "match_distance": summary["match_distance"]}))
     return 0

@@ -5,6 +5,8 @@ File layout (a ``torch.save`` dict):
     version: 1                   layout version
     config: dict                 ``ReIDConfig.to_dict()``
     model: dict                  the model's state dict
+    match_distance: dict         optional: the take-back distance train-reid measured
+                                 (``reid/match_distance.py``)
     ...                          any extra entries given to ``save_reid`` (epoch, id map, ...)
 """
 from __future__ import annotations
@@ -19,11 +21,12 @@ from finetrack_ros.safe_load import load_torch_file
 
 from .backbone import check_state_dict
 from .config import ReIDConfig
+from .match_distance import check_match_distance
 from .model import FineTrackReID
 
 FORMAT = "finetrack_reid"
 VERSION = 1
-_RESERVED = ("format", "version", "config", "model")
+_RESERVED = ("format", "version", "config", "model", "match_distance")
 
 
 def save_reid(path: str | Path, model: FineTrackReID, config: ReIDConfig | None = None,
@@ -46,8 +49,13 @@ def save_reid(path: str | Path, model: FineTrackReID, config: ReIDConfig | None 
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     torch.save({"format": FORMAT, "version": VERSION, "config": config.to_dict(),
-                "model": state, **extra}, path)
+                "model": state, **_match_distance_entry(model), **extra}, path)
     return path
+
+
+def _match_distance_entry(model: FineTrackReID) -> dict[str, Any]:
+    match_distance = getattr(model, "match_distance", None)
+    return {} if match_distance is None else {"match_distance": dict(match_distance)}
 
 
 def save_reid_for_inference(src: str | Path, dst: str | Path, fp16: bool = True) -> Path:
@@ -66,7 +74,8 @@ def save_reid_for_inference(src: str | Path, dst: str | Path, fp16: bool = True)
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"format": FORMAT, "version": VERSION, "config": config.to_dict(),
-                "model": state, "source": f"save_reid_for_inference({Path(src).name})"}, dst)
+                "model": state, **_match_distance_entry(full),
+                "source": f"save_reid_for_inference({Path(src).name})"}, dst)
     return dst
 
 
@@ -107,4 +116,5 @@ def load_reid(path: str | Path, device: torch.device | str = "cpu") -> FineTrack
     model = FineTrackReID(config)
     check_state_dict(model, data["model"], str(path))
     model.load_state_dict(data["model"], strict=True)
+    model.match_distance = check_match_distance(data.get("match_distance"), str(path))
     return model.to(device).eval()

@@ -27,6 +27,7 @@ from finetrack_ros.inference import (
 
 from .config import ReIDConfig
 from .crops import check_frame, crop_and_normalise, valid_boxes
+from .match_distance import check_match_distance
 from .model import EmbeddingsAndMasks, FineTrackReID
 from .visibility import part_visibility
 
@@ -35,9 +36,12 @@ LOGGER = logging.getLogger(__name__)
 ONNX_NETWORK = "reid"
 
 
-def onnx_metadata(config: ReIDConfig) -> dict:
+def onnx_metadata(model: FineTrackReID) -> dict:
     """Return the description an exported Re-ID ONNX file carries (see ``inference``)."""
-    return {"network": ONNX_NETWORK, "config": config.to_dict()}
+    meta = {"network": ONNX_NETWORK, "config": model.config.to_dict()}
+    if model.match_distance is not None:
+        meta["match_distance"] = dict(model.match_distance)
+    return meta
 
 
 class FeatureExtractor:
@@ -53,6 +57,9 @@ class FeatureExtractor:
             device is replaced by ``device``.
         onnx_path: an ``.onnx`` Re-ID file of ``finetrack export onnx`` (backend
             onnxruntime) instead of ``model``; its configuration comes from the file.
+
+    ``match_distance`` is the network's take-back distance (``reid/match_distance.py``) as
+    stored with it, or None.
 
     Boxes narrower/shorter than ``config.min_box_side`` (or non-finite) are not cropped:
     their output row is all zeros (cosine similarity 0 to everything) and a warning names
@@ -72,12 +79,15 @@ class FeatureExtractor:
             runner = load_onnx_network(onnx_path, ONNX_NETWORK, self.options, "reid.checkpoint")
             self.config = ReIDConfig.from_dict(runner.metadata.get("config", {}),
                                                source=f"reid.checkpoint {onnx_path}")
+            self.match_distance = check_match_distance(
+                runner.metadata.get("match_distance"), f"reid.checkpoint {onnx_path}")
             self._runner: Optional[Runner] = runner
         else:
             if model is None:
                 raise ValueError("FeatureExtractor: give a model or an onnx_path")
             self.model = model.to(self.device).eval()
             self.config = model.config
+            self.match_distance = model.match_distance
             self._runner = None
             self.runner  # built now: a backend that cannot load fails here, not on a frame
 

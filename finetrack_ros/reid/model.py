@@ -5,6 +5,8 @@ Composes ``backbone.py``, ``flow_fpn.py``, ``part_heads.py`` and ``bnneck.py``
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -52,6 +54,8 @@ class FineTrackReID(nn.Module):
         super().__init__()
         self.config = config = config or ReIDConfig()
         config.validate()
+        # the take-back distance train-reid measured for this network (reid/match_distance.py)
+        self.match_distance: Optional[dict] = None
         self.backbone = ResNet(config.backbone, config.last_stride,
                                base_width=config.backbone_width)
         if config.pretrained_backbone:

@@ -26,7 +26,7 @@ from finetrack_ros.tracker.association import (
 )
 from finetrack_ros.tracker.camera_motion import warp_states
 from finetrack_ros.tracker.config import TrackerConfig
-from finetrack_ros.tracker.gallery import IdentityGallery
+from finetrack_ros.tracker.gallery import IdentityGallery, TakeBackRules
 from finetrack_ros.tracker.kalman import V_HEIGHT, KalmanFilter
 from finetrack_ros.tracker.overlap import overlap_pairs, pair_iou
 from finetrack_ros.tracker.track import Track, TrackState, update_features, update_visibility
@@ -107,6 +107,9 @@ class ByteTracker:
         self.dense_association = dense_association
         self.kalman = KalmanFilter()
         self.gallery = IdentityGallery()
+        # take-back distance of the Re-ID network in use (``train-reid`` stores it in the
+        # checkpoint); set by whoever pairs the tracker with the network, kept over resets
+        self.reid_match_distance: Optional[float] = None
         self.reset()
 
     def reset(self) -> None:
@@ -243,8 +246,27 @@ class ByteTracker:
         if cfg.gallery_seconds <= 0 or not confirmed:
             return
         self.gallery.expire(self.frame_id)
-        for _, old_id in self.gallery.take_back(confirmed, cfg.gallery_thresh):
+        new_ids = {t.track_id for t in confirmed}
+        live = [t.feature for t in self.tracked_tracks + self.lost_tracks
+                if t.feature is not None and t.is_activated and t.track_id not in new_ids]
+        rules = TakeBackRules(self.gallery_thresh()[0], cfg.gallery_max_speed,
+                              cfg.gallery_margin, cfg.gallery_ratio, cfg.frame_rate)
+        for _, old_id in self.gallery.take_back(confirmed, np.array(live), self.frame_id, rules):
             self._removed_ids.discard(old_id)  # the id is alive again
+
+    def gallery_thresh(self) -> tuple[float, str]:
+        """Return the gallery's take-back distance and where it comes from (for logs).
+
+        The Re-ID network's own (``reid_match_distance``, measured by ``train-reid``) unless
+        ``gallery_thresh_from_reid`` is off or the network stores none: then
+        ``gallery_thresh``.
+        """
+        cfg = self.config
+        if cfg.gallery_thresh_from_reid and self.reid_match_distance is not None:
+            return self.reid_match_distance, "the Re-ID checkpoint"
+        if cfg.gallery_thresh_from_reid:
+            return cfg.gallery_thresh, "tracker.gallery_thresh (the Re-ID checkpoint stores none)"
+        return cfg.gallery_thresh, "tracker.gallery_thresh"
 
     def _start_tracks(self, dets: _Dets) -> list[Track]:
         keep = np.flatnonzero(dets.scores >= self.config.new_track_thresh)
@@ -264,12 +286,14 @@ class ByteTracker:
         return tracks
 
     def _update_lists(self, activated, refound, newly_lost, removed) -> None:
-        keep_frames = int(self.config.gallery_seconds * self.config.frame_rate)
+        cfg = self.config
+        keep_frames = int(cfg.gallery_seconds * cfg.frame_rate)
+        min_frames = cfg.gallery_min_seconds * cfg.frame_rate
         for track in self.lost_tracks:
             if self.frame_id - track.end_frame > self.config.max_time_lost:
                 track.mark_removed()
                 removed.append(track)
-                self.gallery.add(track, keep_frames, self.config.gallery_size)
+                self.gallery.add(track, keep_frames, cfg.gallery_size, min_frames)
         tracked = [t for t in self.tracked_tracks if t.state == TrackState.TRACKED]
         tracked = _joint(_joint(tracked, activated), refound)
         lost = _sub(self.lost_tracks, tracked) + newly_lost
@@ -471,7 +495,8 @@ class ByteTracker:
             j = cols[k]
             reactivate = track.state != TrackState.TRACKED
             track.mean, track.cov = means[k], covs[k]
-            track.apply_match(dets.scores[j], dets.class_ids[j], self.frame_id, reactivate)
+            track.apply_match(dets.scores[j], dets.class_ids[j], self.frame_id, reactivate,
+                              dets.xyxy[j])
             (refound if reactivate else activated).append(track)
         if dets.features is not None:
             # reused features are no new evidence: no update; a fresh one after k skipped

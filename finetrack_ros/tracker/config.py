@@ -55,7 +55,10 @@ class TrackerConfig:
     # --- life cycle ---
     # frames a lost track is kept (at 30 fps); raise for long occlusions
     track_buffer: int = _param(30, 1, 100000, "frames a lost track is kept at 30 fps (scaled "
-                               "by frame_rate / 30)")
+                               "by frame_rate / 30); used when lost_track_seconds is 0")
+    # the same memory in seconds: a camera at 7 fps keeps a lost track as long as one at 30
+    lost_track_seconds: float = _param(0.0, 0.0, 86400.0, "seconds a lost track is kept "
+                                       "(x frame_rate frames); 0 = track_buffer (ByteTrack)")
     # stream frame rate; the buffer scales by frame_rate / 30
     frame_rate: float = _param(30.0, 0.1, 10000.0, "camera frame rate in Hz (track buffer "
                                "scale, velocities per second)")
@@ -85,10 +88,30 @@ class TrackerConfig:
     relink_max_dist: float = _param(1.5, 0.0, 100.0, "relink gate: centre distance to the "
                                     "prediction, in track heights")
     # --- long-term re-identification (ours): ids of removed tracks given back by appearance
+    # A new track takes back a removed id only when all four gates hold: same class, the
+    # appearance distance is within the network's take-back distance, the person could have
+    # walked there in the time gone, and the match is a clear winner (over the other gallery
+    # entries and over every live track). Each gate refuses wrong take-backs of look-alikes.
     gallery_seconds: float = _param(0.0, 0.0, 86400.0, "keep Re-ID features of removed "
                                     "tracks this long to give their id back (ours); 0 = off")
-    gallery_thresh: float = _param(0.25, 0.0, 2.0, "a new track takes back a removed id if "
-                                   "1 - cos <= this; lower = stricter")
+    gallery_thresh: float = _param(0.25, 0.0, 2.0, "take-back distance (1 - cos) when the "
+                                   "Re-ID checkpoint stores none or gallery_thresh_from_reid "
+                                   "is off; lower = stricter")
+    gallery_thresh_from_reid: bool = _param(True, None, None, "use the take-back distance "
+                                            "stored in the Re-ID checkpoint by train-reid "
+                                            "(1 % false matches on its data) instead of "
+                                            "gallery_thresh")
+    gallery_max_speed: float = _param(1.5, 0.0, 100.0, "space-time gate: the foot point may "
+                                      "have moved at most this many body heights per second "
+                                      "gone (walking is ~0.8)")
+    gallery_margin: float = _param(1.0, 0.0, 1000.0, "space-time gate: plus this many body "
+                                   "heights (box jitter, a step behind an occluder)")
+    gallery_ratio: float = _param(0.8, 0.0, 1.0, "clear winner: the best entry's distance is "
+                                  "at most this times the second best's; 1 = off")
+    gallery_min_seconds: float = _param(1.0, 0.0, 86400.0, "only tracks followed at least "
+                                        "this long give their id back (a short track is "
+                                        "often a false detection, its feature one noisy "
+                                        "crop); shorter ones still compete")
     gallery_size: int = _param(256, 1, 100000, "most removed tracks kept in the gallery")
     # --- adaptive Re-ID (ours): skip the embedding of a box whose match is unambiguous ---
     # A high box overlapped by exactly one confirmed track (which overlaps no other box), with
@@ -128,7 +151,13 @@ class TrackerConfig:
 
     @property
     def max_time_lost(self) -> int:
-        """Frames a lost track survives: ``int(frame_rate / 30 * track_buffer)`` (ByteTrack)."""
+        """Frames a lost track survives.
+
+        ``round(lost_track_seconds * frame_rate)`` (at least 1) when ``lost_track_seconds``
+        is set, else ByteTrack's ``int(frame_rate / 30 * track_buffer)``.
+        """
+        if self.lost_track_seconds > 0:
+            return max(1, round(self.lost_track_seconds * self.frame_rate))
         return int(self.frame_rate / 30.0 * self.track_buffer)
 
     @property
@@ -138,7 +167,7 @@ class TrackerConfig:
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], source: str = "mapping") -> "TrackerConfig":
         """Build from a flat mapping, or a ROS parameter mapping holding a ``tracker:`` section."""
-        values = _tracker_section(values)
+        values = tracker_section(values)
         return cls().replace(values, source)
 
     @classmethod
@@ -189,7 +218,7 @@ class TrackerConfig:
 APPEARANCE_STAGES = ("first", "unconfirmed")
 
 
-def _tracker_section(data: Mapping[str, Any]) -> Mapping[str, Any]:
+def tracker_section(data: Mapping[str, Any]) -> Mapping[str, Any]:
     """Unwrap ``/**`` (or a node name) -> ``ros__parameters`` -> ``tracker``, if present."""
     if len(data) == 1:
         (only,) = data.values()

@@ -34,6 +34,7 @@ class Track:
         mean: (8,) Kalman mean (cx, cy, a, h, vcx, vcy, va, vh); cov: (8, 8).
         feature: (D,) smoothed unit Re-ID embedding, or None.
         start_frame / frame_id: tracker frame (1-based) of creation / of the last match.
+        observed_xyxy: (4,) the last detection box matched (pixels), not a prediction.
         feature_frame: tracker frame of the last newly computed embedding, or None.
         skipped_features: matches since ``feature_frame`` whose embedding adaptive Re-ID
             skipped (they reused ``feature``).
@@ -65,6 +66,7 @@ class Track:
         self.feature_frame: Optional[int] = frame_id if feature is not None else None
         self.skipped_features = 0  # matches since then that reused the feature
         self.visibility: Optional[np.ndarray] = None  # (K,) part visibility EMA, or None
+        self.observed_xyxy = tlwh_to_xyxy(xyah_to_tlwh(np.asarray(mean[:4])[None]))[0]
 
     # --- boxes from the Kalman mean ---
     @property
@@ -100,7 +102,8 @@ class Track:
         return self.frame_id
 
     # --- life cycle (ByteTrack's STrack.update / re_activate / mark_*) ---
-    def apply_match(self, score: float, class_id: int, frame_id: int, reactivate: bool) -> None:
+    def apply_match(self, score: float, class_id: int, frame_id: int, reactivate: bool,
+                    observed_xyxy: np.ndarray) -> None:
         """Do the bookkeeping after the Kalman update with a matched detection.
 
         Features: see :func:`update_features`.
@@ -111,6 +114,7 @@ class Track:
         self.frame_id = frame_id
         self.score = float(score)
         self.class_id = int(class_id)
+        self.observed_xyxy = np.asarray(observed_xyxy, np.float64)
 
     def mark_lost(self) -> None:
         self.state = TrackState.LOST

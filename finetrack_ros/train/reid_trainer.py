@@ -28,6 +28,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from finetrack_ros.cpu_share import CpuShare
+from finetrack_ros.reid.match_distance import measure_match_distance
 from finetrack_ros.train.reid_checkpoint import (
     CHECKPOINT_FORMAT,
     build_reid_model,
@@ -36,7 +37,7 @@ from finetrack_ros.train.reid_checkpoint import (
 )
 from finetrack_ros.train.reid_config import OptimConfig, TrainReIDConfig
 from finetrack_ros.train.reid_dataset import ReIDCropDataset, load_reid_splits
-from finetrack_ros.train.reid_eval import evaluate_reid
+from finetrack_ros.train.reid_eval import evaluate_reid, extract_split_embeddings
 from finetrack_ros.train.reid_losses import FineTrackLoss
 from finetrack_ros.train.sampler import build_batch_sampler
 
@@ -279,8 +280,8 @@ class ReIDTrainer:
             self.save_checkpoint()
             self.write_logs()
         bar.close()
-        summary = self.write_logs()
         self._save_model()
+        summary = self.write_logs()
         self._barrier()
         return summary
 
@@ -304,14 +305,31 @@ class ReIDTrainer:
             return
         from finetrack_ros.reid import save_reid
 
+        self.model.match_distance = self.measure_match_distance()
         save_reid(self.out_dir / "reid.pt", self.model, epoch=self.epoch, step=self.step,
                   identity_keys=self.train_split.identity_keys)
+
+    def measure_match_distance(self) -> dict | None:
+        """Return the trained network's take-back distance (``reid/match_distance.py``).
+
+        Measured on the validation split when it holds two identities or more (people the
+        network never saw, as in use), else on the training split.
+        """
+        held_out = len(set(self.val_split.labels.tolist())) >= 2
+        split, name = (self.val_split, "validation") if held_out else (self.train_split, "training")
+        if len(split) < 2:
+            return None
+        embeddings = extract_split_embeddings(self.model, split, self.cfg.eval_batch_size,
+                                              str(self.device))
+        return measure_match_distance(embeddings, split.labels, split.frames, split.sequences,
+                                      split=name, seed=self.cfg.seed)
 
     def write_logs(self) -> dict:
         """Write log.csv, summary.json and loss_curves.png (rank 0); return the summary."""
         steps = self.history
         summary = {"config": self.cfg.to_dict(), "identity_keys": self.train_split.identity_keys,
                    "steps": self.step, "val_at_init": self.init_eval, "epochs": self.epoch_log,
+                   "match_distance": self.model.match_distance,
                    "first_loss": steps[0]["total"] if steps else None,
                    "last_loss": steps[-1]["total"] if steps else None}
         if self.rank != 0:
