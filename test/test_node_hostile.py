@@ -155,6 +155,22 @@ def test_a_bag_loop_still_resets(rclpy_node, ext_link, external):  # noqa: F811
     assert "time jumped backwards" in external.output()
 
 
+def test_a_detection_storm_is_cut_and_the_next_frame_tracks(rclpy_node, ext_link,  # noqa
+                                                            external):
+    """20,000 boxes in one message (issue 22): cut to max_detections, memory bounded."""
+    from finetrack_ros.bench.soak import rss_mb
+
+    track_good_frames(rclpy_node, ext_link, external)
+    before = rss_mb(external.popen.pid)
+    image = ext_link[3].next()
+    xy = np.random.default_rng(22).uniform(0, 300, (20_000, 2))
+    _send_pair(ext_link, image, detections_msg(image.header, np.concatenate([xy, xy + 20], 1)))
+    rclpy_node.spin_until(lambda: "19500 cut" in external.output(), 4 * REPLY_TIMEOUT_S,
+                          "the max_detections log line")
+    assert len(track_good_frames(rclpy_node, ext_link, external)) == 2
+    assert rss_mb(external.popen.pid) - before < 300
+
+
 # --- property-based fuzz ------------------------------------------------------------------
 ENCODINGS = ["bgr8", "rgb8", "mono8", "mono16", "bgra8", "rgba8", "yuv422", "uyvy", "yuyv",
              "32FC1", "", "BGR8", "bgr8\x00"]

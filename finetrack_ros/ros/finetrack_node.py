@@ -13,6 +13,7 @@ Topics (relative names, remap in launch):
     out  ~/annotated_image (sensor_msgs/Image, only while subscribed)
     out  ~/label_info (vision_msgs/LabelInfo, transient local)
     out  ~/debug/processing_time_ms, ~/debug/pipeline_latency_ms (std_msgs/Float32)
+    out  /diagnostics (diagnostic_msgs/DiagnosticArray, 1 Hz, any lifecycle state)
 
 Per frame the node runs :class:`finetrack_ros.frame_path.FramePath`, the same code as the
 offline replay: stamps are checked (a jump back of ``time_reset_sec`` resets the tracker, a bad
@@ -43,9 +44,10 @@ from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Float32
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
-from finetrack_ros import messages, package_paths, settings
+from finetrack_ros import diagnostics, messages, package_paths, settings
 from finetrack_ros.frame_path import FramePath, TrackedFrame
 from finetrack_ros.msg import TrackedObjectArray
+from finetrack_ros.ros.health import HealthReporter
 from finetrack_ros.ros.image_conversion import numpy_to_image_msg
 from finetrack_ros.ros.rclpy_types import rclpy_type
 from finetrack_ros.stamp_sync import ExactTimeSync
@@ -122,6 +124,8 @@ class FineTrackNode(Node):
         self.configured = False
         self.frames_in = 0
         self.frames_out = 0
+        # /diagnostics from the start: an operator also sees why configure failed
+        self.health = HealthReporter(self, self._counters, self.param)
 
     # --- parameters ------------------------------------------------------------------
     def param(self, name: str) -> Any:
@@ -164,6 +168,7 @@ class FineTrackNode(Node):
         except Exception as err:  # noqa: BLE001 - any bad file: log it, stay unconfigured
             reason = str(err) or type(err).__name__
             self.get_logger().error(f"configure failed: {reason}")
+            self.health.configure_failed(reason)
             return TransitionCallbackReturn.FAILURE
         self.frames = FramePath(pipeline, settings.frame_options(flat),
                                 report=self.get_logger().warning)
@@ -173,6 +178,7 @@ class FineTrackNode(Node):
         self.trails = TrailHistory(flat["trail_length"])
         self._create_publishers()
         self.configured = True
+        self.health.configured(pipeline, settings.inference_options(settings.nest(flat)).device)
         mode = "external detections" if flat["external_detections"] else "YOLOX"
         reid = "FineTrack Re-ID" if pipeline.uses_appearance else "IoU only"
         self.get_logger().info(f"configured: {mode}, {reid}, device "
@@ -211,6 +217,7 @@ class FineTrackNode(Node):
         self.outputs["label_info"].publish(messages.label_info_msg(
             rclpy_type, header, self.frames.classes.names, threshold))
         self.frames_in = 0
+        self.health.activated(sub.topic_name)
         self.no_image_timer = self.create_timer(
             self.param("no_image_warning_sec"), self._warn_no_image,
             clock=Clock(clock_type=ClockType.STEADY_TIME))
@@ -220,6 +227,7 @@ class FineTrackNode(Node):
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Unsubscribe → inactive; the tracker keeps its tracks."""
         self._unsubscribe()
+        self.health.deactivated()
         self.get_logger().info(f"inactive: {self.frames_out} frames tracked, "
                                f"{self.frames.bad.count} bad frames skipped")
         return super().on_deactivate(state)
@@ -249,6 +257,17 @@ class FineTrackNode(Node):
         self.outputs = {}
         self.frames = self.sync = self.trails = None
         self.configured = False
+        self.health.cleaned_up()
+
+    def _counters(self) -> diagnostics.Counters:
+        """Return the cumulative counts for /diagnostics (transport ones: HealthReporter)."""
+        counts = diagnostics.Counters(frames_received=self.frames_in,
+                                      frames_tracked=self.frames_out)
+        if self.frames is not None:
+            counts.bad_messages, counts.invalid_boxes = (self.frames.bad.count,
+                                                         self.frames.dropped_boxes)
+            counts.boxes_cut, counts.frames_cut = self.frames.boxes_cut, self.frames.frames_cut
+        return counts
 
     def _warn_no_image(self) -> None:
         self.destroy_timer(self.no_image_timer)
@@ -266,6 +285,7 @@ class FineTrackNode(Node):
         self.frames_in += 1
         if self.frames is None:
             return
+        self.health.image_received(msg)  # stamps: frames lost before the node
         if not self.param("external_detections"):
             self._process(msg, None)
             return
@@ -281,22 +301,32 @@ class FineTrackNode(Node):
             self._process(*pair)
 
     def _process(self, image_msg: Any, detections_msg: Optional[Detection2DArray]) -> None:
+        busy_since, latency_ms = time.monotonic(), None
+        try:
+            latency_ms = self._track_and_publish(image_msg, detections_msg)
+        finally:  # frames arriving meanwhile are dropped by the node, not lost in transport
+            self.health.frame_done(busy_since, latency_ms)
+
+    def _track_and_publish(self, image_msg: Any, detections_msg: Optional[Detection2DArray]
+                           ) -> Optional[float]:
+        """Track one frame and publish it; return its latency in ms (None: not published)."""
         start = time.perf_counter()
         tracked = self.frames.process(image_msg, detections_msg)
         if tracked is None:
-            return  # bad frame: FramePath logged and counted it
+            return None  # bad frame: FramePath logged and counted it
         if tracked.reset:
             self.trails = TrailHistory(self.param("trail_length"))
         try:
             self._publish(tracked)
         except Exception as err:  # noqa: BLE001 - e.g. a value a message field cannot hold
             self.frames.bad.skip(f"{tracked.header.stamp.sec}", f"publishing failed: {err}")
-            return
+            return None
         self.frames_out += 1
         elapsed_ms = (time.perf_counter() - start) * 1000.0
         self.outputs["processing_time"].publish(Float32(data=elapsed_ms))
         latency_ns = self.get_clock().now().nanoseconds - messages.header_stamp_ns(tracked.header)
         self.outputs["latency"].publish(Float32(data=float(latency_ns / 1e6)))
+        return latency_ns / 1e6
 
     def _publish(self, tracked: TrackedFrame) -> None:
         header, tracks, pubs = tracked.header, tracked.tracks, self.outputs
