@@ -69,6 +69,8 @@ NODE_TRACKER_DEFAULTS = {"use_appearance": True, "track_thresh": 0.6, "min_box_a
                          # track memory in seconds: 6 s beat ByteTrack's 1 s (30 frames at
                          # 30 fps) by +5.2 / +6.8 IDF1 on the two halves
                          "lost_track_seconds": 6.0,
+                         # ... in seconds of the camera the node really sees
+                         "frame_rate_from_stamps": True,
                          # the gated gallery: its take-backs on the dev frames were all the
                          # right person; with 6 s of memory it changed no score there
                          "gallery_seconds": 30.0,

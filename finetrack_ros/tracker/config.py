@@ -62,6 +62,10 @@ class TrackerConfig:
     # stream frame rate; the buffer scales by frame_rate / 30
     frame_rate: float = _param(30.0, 0.1, 10000.0, "camera frame rate in Hz (track buffer "
                                "scale, velocities per second)")
+    # a robot's camera rate is rarely known in advance, and a busy node tracks fewer frames
+    frame_rate_from_stamps: bool = _param(False, None, None, "follow the rate of the tracked "
+                                          "frames, measured from their header stamps (median "
+                                          "step), instead of frame_rate")
     # --- FineTrack appearance ---
     # fuse Re-ID distance with IoU: d = sqrt(d_feat * d_iou)
     use_appearance: bool = _param(False, None, None, "fuse FineTrack Re-ID distance with IoU "
