@@ -31,6 +31,7 @@ import numpy as np
 
 from finetrack_ros.image_codec import image_msg_to_bgr
 from finetrack_ros.messages import NS_PER_SEC, detection_array_to_numpy, stamp_to_ns
+from finetrack_ros.stamp_rate import StampRate
 from finetrack_ros.structures import Detections
 from finetrack_ros.tracker import TrackState
 
@@ -219,6 +220,7 @@ class FramePath:
         self.classes = ClassTable(pipeline.class_names)
         pipeline.class_names = self.classes.names  # one list: learnt names are published
         self.stamps = StampGate(options.time_reset_sec)
+        self.stamp_rate = StampRate()  # tracker.frame_rate_from_stamps
         self.bad = BadFrames(report)
         self.dropped_boxes = 0
         self._last_drop_report = -math.inf
@@ -239,6 +241,7 @@ class FramePath:
         """Forget tracks and the last stamp (a new sequence)."""
         self.pipeline.reset()
         self.stamps.clear()
+        self.stamp_rate.clear()
 
     def process(self, image_msg: Any, detections_msg: Any = None) -> Optional[TrackedFrame]:
         """Track one image message (with its detections message, or None to run the detector).
@@ -291,6 +294,8 @@ class FramePath:
             self.report(f"time jumped backwards to {_stamp_text(header)} (bag looped?): "
                         "resetting the tracker")
             self.pipeline.reset()
+            self.stamp_rate.clear()
+        self._follow_stamp_rate(stamp_ns)
         result = self.pipeline.process(frame, detections)
         if result.boxes_cut:
             self._count_cut(header, result.boxes_in, result.boxes_cut)
@@ -302,6 +307,19 @@ class FramePath:
         return TrackedFrame(header, frame, result.tracks, objects, reset,
                             {"decode": decode_ms, **result.timings_ms})
 
+
+    def _follow_stamp_rate(self, stamp_ns: int) -> None:
+        """With ``frame_rate_from_stamps``, set the tracker's frame rate to the measured one."""
+        tracker = self.pipeline.tracker
+        rate = self.stamp_rate.observe(stamp_ns)
+        config = tracker.config
+        if not config.frame_rate_from_stamps or rate is None:
+            return
+        rate = min(max(round(rate, 2), 0.1), 10000.0)  # the parameter's range
+        if StampRate.differs(rate, config.frame_rate):
+            tracker.config = config.replace({"frame_rate": rate})
+            self.report(f"tracker frame rate {rate:g} Hz, measured from the image stamps "
+                        f"(was {config.frame_rate:g}); track memory and velocities follow it")
 
     def _count_cut(self, header: Any, boxes_in: int, cut: int) -> None:
         """Count boxes cut by max_detections; report at most every BadFrames period."""

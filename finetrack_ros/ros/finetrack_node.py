@@ -183,7 +183,8 @@ class FineTrackNode(Node):
         reid = "FineTrack Re-ID" if pipeline.uses_appearance else "IoU only"
         self.get_logger().info(f"configured: {mode}, {reid}, device "
                                f"{settings.resolve_device(flat['device'])}; "
-                               f"{package_paths.describe_models(pipeline, flat)}")
+                               f"{package_paths.describe_models(pipeline, flat)}; "
+                               f"{settings.describe_gallery(pipeline)}")
         return super().on_configure(state)
 
     def _create_publishers(self) -> None:
