@@ -29,6 +29,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
+from finetrack_ros.detection_cdr import DetectionArrayData
 from finetrack_ros.image_codec import image_msg_to_bgr
 from finetrack_ros.messages import NS_PER_SEC, detection_array_to_numpy, stamp_to_ns
 from finetrack_ros.stamp_rate import StampRate
@@ -42,11 +43,12 @@ MAX_CLASSES = 1024
 MAX_CLASS_ID = 1_000_000
 # Boxes with a coordinate beyond this many pixels are garbage, not a camera's image.
 MAX_COORDINATE_PX = 1.0e6
-# Default of the ``max_detections`` parameter: most detections tracked per frame. About twice
-# the busiest public crowd benchmark (MOT20: a few hundred people per frame at most), so no
-# real scene is cut, while a storm costs at most this many Re-ID crops and a tracker frame
-# of ~10 ms (``finetrack bench storm``); 20,000 boxes took 19 GB and minutes uncut.
-DEFAULT_MAX_DETECTIONS = 500
+# Default of the ``max_detections`` parameter: most detections tracked per frame. More people
+# than a robot's camera sees (the densest public crowds, MOT20, reach ~200 a frame: raise it
+# there if Re-ID keeps up); a 20,000-box storm then costs the node 0.85 s to its next good
+# frame and +56 MB (``finetrack bench storm``, 2 shared cores; 300 took 1.1 s), where uncut it
+# took minutes and 19 GB. The cut keeps the highest scores, so a crowd loses its least sure.
+DEFAULT_MAX_DETECTIONS = 200
 
 
 class BadFrame(ValueError):
@@ -111,9 +113,10 @@ def detections_from_msg(msg: Any, classes: ClassTable) -> tuple[Detections, int]
 
     Each detection's first (best) hypothesis gives score and class; one without results has
     score 1 and class 0. Boxes with a non-finite or huge coordinate, a width or height <= 0,
-    or a non-finite score are dropped (counted); scores are clipped to [0, 1].
+    or a non-finite score are dropped (counted); scores are clipped to [0, 1]. ``msg`` may
+    also be a :class:`~finetrack_ros.detection_cdr.DetectionArrayData` (read from the bytes).
     """
-    raw = detection_array_to_numpy(msg)
+    raw = msg.arrays() if isinstance(msg, DetectionArrayData) else detection_array_to_numpy(msg)
     boxes, scores = raw["boxes_xyxy"], raw["scores"]
     valid = np.isfinite(boxes).all(axis=1) & np.isfinite(scores)
     valid &= (np.abs(boxes) <= MAX_COORDINATE_PX).all(axis=1)

@@ -128,9 +128,10 @@ PARAMETERS: tuple[ParamSpec, ...] = (
               "order", 0.001, 1.0e6, runtime=True),
     ParamSpec("no_image_warning_sec", 5.0, "warn once if no image arrived this many "
               "seconds after activation (often a QoS mismatch)", 0.1, 3600.0),
-    ParamSpec("max_detections", 500, "most detections tracked per frame, the highest "
+    ParamSpec("max_detections", 200, "most detections tracked per frame, the highest "
               "scores (bounds Re-ID crops and tracker time in a detection storm); the rest "
-              "are cut, counted and warned about", 1, 100000, runtime=True),
+              "are cut, counted and warned about; raise for dense crowds if Re-ID keeps up",
+              1, 100000, runtime=True),
     ParamSpec("transport_loss_warning", 0.05, "warn once (and WARN on /diagnostics) when "
               "this fraction of the camera's frames, judged from the image stamps, never "
               "reached the node (not counting frames it dropped while busy); 1 = never",

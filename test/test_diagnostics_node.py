@@ -128,15 +128,15 @@ def test_a_20000_box_message_is_cut_warned_and_the_next_frame_tracks(camera):
     xy = rng.uniform(0, 300, (20_000, 2))
     storm = np.concatenate([xy, xy + 20], axis=1)
     reply = camera.send(30, storm)
-    assert len(reply.detections) <= 500
+    assert len(reply.detections) <= 200
     camera.send(31)
     assert len(camera.send(32).detections) == 2  # tracks normally again
     log = camera.proc.output()
-    assert "20000 detections, tracking the 500 of highest score (max_detections); 19500 cut" \
+    assert "20000 detections, tracking the 200 of highest score (max_detections); 19800 cut" \
         in log
     status = wait_status(camera, lambda s: level(s) == 1, "WARN after the storm")
-    assert "19500 boxes cut by max_detections" in status.message
-    assert values(status)["boxes cut"] == "19500"
+    assert "19800 boxes cut by max_detections" in status.message
+    assert values(status)["boxes cut"] == "19800"
     camera.proc.assert_running()
 
 

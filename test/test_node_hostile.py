@@ -165,7 +165,7 @@ def test_a_detection_storm_is_cut_and_the_next_frame_tracks(rclpy_node, ext_link
     image = ext_link[3].next()
     xy = np.random.default_rng(22).uniform(0, 300, (20_000, 2))
     _send_pair(ext_link, image, detections_msg(image.header, np.concatenate([xy, xy + 20], 1)))
-    rclpy_node.spin_until(lambda: "19500 cut" in external.output(), 4 * REPLY_TIMEOUT_S,
+    rclpy_node.spin_until(lambda: "19800 cut" in external.output(), 4 * REPLY_TIMEOUT_S,
                           "the max_detections log line")
     assert len(track_good_frames(rclpy_node, ext_link, external)) == 2
     assert rss_mb(external.popen.pid) - before < 300

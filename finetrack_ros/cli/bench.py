@@ -12,7 +12,7 @@ HELP = ("Benchmarks: time the tracker, the networks or the node, or soak the nod
 TARGETS = {"tracker": "tracker", "models": "models", "node": "node", "soak": "soak",
            "camera-motion": "camera_motion", "identity": "identity", "defaults": "defaults",
            "precision": "precision",
-           "realtime": "realtime"}
+           "realtime": "realtime", "storm": "storm"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -45,6 +45,7 @@ from std_msgs.msg import Float32
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
 from finetrack_ros import diagnostics, messages, package_paths, settings
+from finetrack_ros.detection_cdr import parse_detection_array
 from finetrack_ros.frame_path import FramePath, TrackedFrame
 from finetrack_ros.msg import TrackedObjectArray
 from finetrack_ros.ros.health import HealthReporter
@@ -211,8 +212,9 @@ class FineTrackNode(Node):
         self.inputs = [sub]
         if self.param("external_detections"):
             det_qos = image_qos(self.param("image_qos"), self.param("sync_queue_size"))
+            # raw: read from the bytes (detection_cdr), not as one Python object per box
             self.inputs.append(self.create_subscription(
-                Detection2DArray, "detections", self._on_detections, det_qos))
+                Detection2DArray, "detections", self._on_detections, det_qos, raw=True))
         threshold = 0.0 if self.param("external_detections") else self.param("detector.conf")
         header = messages.make_header(rclpy_type, self.get_clock().now().nanoseconds, "")
         self.outputs["label_info"].publish(messages.label_info_msg(
@@ -294,8 +296,13 @@ class FineTrackNode(Node):
         if pair is not None:
             self._process(*pair)
 
-    def _on_detections(self, msg: Detection2DArray) -> None:
+    def _on_detections(self, data: bytes) -> None:
         if self.sync is None:
+            return
+        try:
+            msg = parse_detection_array(data)
+        except ValueError as err:  # not a Detection2DArray: a bad message, never a crash
+            self.frames.bad.skip("?", str(err))
             return
         pair = self.sync.add_second(_stamp_key(msg), msg)
         if pair is not None:
