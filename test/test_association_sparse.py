@@ -7,14 +7,17 @@ non-unique, both pick an optimum and differ only by exchanging indistinguishable
 """
 from __future__ import annotations
 
+import subprocess
+import sys
 import tracemalloc
 
 import numpy as np
 import pytest
+from test_bytetrack_exactness import PRESETS, SEQUENCES, assert_same_tracks, read_tracks
 
 from finetrack_ros.bench.tracker import SceneConfig, make_scene
 from finetrack_ros.boxes import iou_matrix
-from finetrack_ros.tracker import ByteTracker, TrackerConfig
+from finetrack_ros.tracker import ByteTracker, TrackerConfig, overlap
 from finetrack_ros.tracker import association as assoc
 from finetrack_ros.tracker.overlap import (
     _sweep_plan,
@@ -62,8 +65,17 @@ def equivalent(dense, got, want) -> bool:
     return classes(got[0]) == classes(want[0])
 
 
+@pytest.fixture(params=["small", "sweep"])
+def path(request, monkeypatch):
+    """Run a test on both paths of overlap_pairs and sparse_linear_assignment."""
+    if request.param == "sweep":
+        monkeypatch.setattr(overlap, "SMALL_PAIRS", 0)
+        monkeypatch.setattr(assoc, "SMALL_PROBLEM_CELLS", 0)
+    return request.param
+
+
 @pytest.mark.parametrize("seed", range(20))
-def test_overlap_pairs_are_exactly_the_overlapping_ones(seed):
+def test_overlap_pairs_are_exactly_the_overlapping_ones(seed, path):
     rng = np.random.default_rng(seed)
     a, b, _ = random_scene(rng, int(rng.integers(0, 150)), int(rng.integers(0, 150)),
                            rng.choice([100.0, 400.0, 2000.0]), seed % 2 == 0)
@@ -82,7 +94,7 @@ def test_overlap_pairs_on_empty_input():
     assert rows.shape == cols.shape == (0,)
 
 
-def test_candidates_grow_with_the_boxes_not_their_product():
+def test_candidates_grow_with_the_boxes_not_their_product():  # (above SMALL_PAIRS)
     """20,000 boxes in a row along x: the sweep picks the other axis, ~1 candidate each."""
     n = 20_000
     x = np.arange(n) * 10.0
@@ -124,7 +136,7 @@ def test_sparse_assignment_needs_a_threshold_below_the_unlisted_cost():
 
 
 @pytest.mark.parametrize("seed", range(300))
-def test_blocked_solve_gives_the_dense_matches(seed):
+def test_blocked_solve_gives_the_dense_matches(seed, path):
     rng = np.random.default_rng(seed)
     t, d, scores = random_scene(rng, int(rng.integers(0, 60)), int(rng.integers(0, 60)),
                                 rng.choice([100.0, 300.0, 1000.0]), rng.random() < 0.5)
@@ -134,15 +146,17 @@ def test_blocked_solve_gives_the_dense_matches(seed):
     want = assoc.linear_assignment(dense, thresh)
     got = assoc.sparse_linear_assignment(sparse, thresh)
     assert equivalent(dense, got, want), (got, want)
-    if len(np.unique(dense, axis=1).T) == dense.shape[1] and \
-            len(np.unique(dense, axis=0)) == dense.shape[0]:
-        for g, w in zip(got, want):  # no indistinguishable boxes: exactly the same
+    distinct = len(np.unique(dense, axis=1).T) == dense.shape[1] and \
+        len(np.unique(dense, axis=0)) == dense.shape[0]
+    if distinct or path == "small":  # no indistinguishable boxes, or one dense solve: exact
+        for g, w in zip(got, want):
             assert np.array_equal(g, w)
 
 
 @pytest.mark.parametrize("seed", range(30))
 def test_large_blocks_by_lapmod_give_the_dense_matches(seed, monkeypatch):
     monkeypatch.setattr(assoc, "DENSE_BLOCK_CELLS", 0)  # every block through lap.lapmod
+    monkeypatch.setattr(assoc, "SMALL_PROBLEM_CELLS", 0)
     rng = np.random.default_rng(1000 + seed)
     t, d, scores = random_scene(rng, 70, 80, 250.0, False)
     d[1:3] += rng.normal(0, 1.0, (2, 4))  # no identical boxes: the optimum is unique
@@ -166,7 +180,7 @@ def _tracks_per_frame(tracker, frames, appearance: bool):
 
 @pytest.mark.parametrize("appearance", [False, True])
 @pytest.mark.parametrize("objects", [30, 400])
-def test_tracker_tracks_equal_dense_association(appearance, objects):
+def test_tracker_tracks_equal_dense_association(appearance, objects, path):
     frames = make_scene(objects, 40, SceneConfig(), seed=objects)
     config = TrackerConfig(use_appearance=appearance)
     sparse = _tracks_per_frame(ByteTracker(config), frames, appearance)
@@ -197,3 +211,20 @@ def test_a_crowd_update_stays_far_below_the_dense_memory():
     finally:
         tracemalloc.stop()
     assert peak < 60e6, f"peak {peak / 1e6:.0f} MB"
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+@pytest.mark.parametrize("sequence", SEQUENCES)
+def test_blocked_path_tracks_equal_official_bytetrack(shared_data, repo_root, tmp_path,
+                                                      sequence, preset):
+    """test_bytetrack_exactness with every frame through the sweep and the blocked solve."""
+    args, reference = PRESETS[preset]
+    seq, out = shared_data / sequence, tmp_path / "tracks.txt"
+    code = ("import sys; from finetrack_ros.tracker import association, overlap; "
+            "association.SMALL_PROBLEM_CELLS = overlap.SMALL_PAIRS = 0; "
+            "from finetrack_ros.cli import main; sys.exit(main(sys.argv[1:]))")
+    cmd = [sys.executable, "-c", code, "track", str(seq), "--seq-frame-rate", "--out",
+           str(out), *args]
+    proc = subprocess.run(cmd, cwd=repo_root, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert assert_same_tracks(read_tracks(out), read_tracks(seq / reference)) > 250

@@ -27,6 +27,9 @@ NO_OVERLAP_COST = 1.0
 # Pairs whose feature distance is computed at once: bounds the (pairs, D) float64
 # temporaries (4096 x 1792-d embeddings = 59 MB) whatever the number of pairs.
 FEATURE_CHUNK = 4096
+# Up to this many cells (256 x 256), the sparse solve is the dense one on the same matrix:
+# one lap.lapjv call beats the block bookkeeping there, and ties break exactly as ByteTrack's.
+SMALL_PROBLEM_CELLS = 1 << 16
 # A block of the sparse solve with more cells than this is solved by lap.lapmod on its
 # pairs instead of lap.lapjv on its dense (rows + cols)^2 extension (2 x 8 MB here).
 DENSE_BLOCK_CELLS = 1 << 20
@@ -295,7 +298,8 @@ def sparse_linear_assignment(
     or below it split rows and columns into independent blocks. Each block is solved as the
     dense solve would see it (its listed pairs, ``fill`` elsewhere, ``lap.lapjv`` with
     ``cost_limit=thresh``; ``lap.lapmod`` on its pairs above :data:`DENSE_BLOCK_CELLS`);
-    a block of one row and one column matches at once.
+    a block of one row and one column matches at once. Up to :data:`SMALL_PROBLEM_CELLS`
+    cells the whole matrix is solved densely instead, as ByteTrack does.
 
     Args:
         cost: the stage's cost; its ``fill`` must exceed ``thresh``.
@@ -309,6 +313,8 @@ def sparse_linear_assignment(
     if not thresh < cost.fill:
         raise ValueError(f"sparse_linear_assignment: thresh {thresh} >= the cost {cost.fill} "
                          "of unlisted pairs; use linear_assignment on the dense matrix")
+    if n * m <= SMALL_PROBLEM_CELLS:
+        return linear_assignment(cost.dense(), thresh)
     row_match = np.full(n, -1, np.int64)
     edge = cost.values <= thresh
     if edge.any():

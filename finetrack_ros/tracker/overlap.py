@@ -14,6 +14,9 @@ import numpy as np
 # Most candidate pairs expanded at once: bounds the temporary arrays of one sweep step
 # (about 100 bytes a candidate) whatever the scene; more candidates run in several steps.
 CANDIDATE_CHUNK = 1 << 19
+# Up to this many box pairs, every pair is tested at once (a few small arrays beat the
+# sweep's bookkeeping); above it, the sweep.
+SMALL_PAIRS = 1 << 15
 # Extra reach of the sweep intervals, in pixels per pixel of coordinate: candidates are a
 # superset of the overlapping pairs, which the exact test then selects.
 _MARGIN = 1e-9
@@ -36,9 +39,13 @@ def overlap_pairs(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> tuple[np.ndarray, n
     ia, ib = _usable(a), _usable(b)
     if not len(ia) or not len(ib):
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if len(ia) * len(ib) <= SMALL_PAIRS:
+        rows, cols = np.nonzero(_overlap(a[ia][:, None, :], b[ib][None, :, :]))
+        return ia[rows], ib[cols]
     # sweep along the axis where fewer pairs overlap (a row of people: along y)
-    plans = [_sweep_plan(a[ia], b[ib], axis) for axis in (0, 1)]
-    plan = min(plans, key=lambda p: p.total)
+    plan = _sweep_plan(a[ia], b[ib], 0)
+    if plan.total > 8 * (len(ia) + len(ib)):  # many candidates: is y better?
+        plan = min(plan, _sweep_plan(a[ia], b[ib], 1), key=lambda p: p.total)
     rows, cols = plan.pairs(a[ia], b[ib])
     rows, cols = ia[rows], ib[cols]
     order = np.lexsort((cols, rows))
@@ -119,9 +126,9 @@ def _expand(order: np.ndarray, start: np.ndarray, counts: np.ndarray, first_row:
 
 
 def _overlap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(E,) whether a[k] and b[k] overlap: the expression of ``boxes.iou_matrix``."""
-    iw = np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0]) + 1
-    ih = np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1]) + 1
+    """Whether boxes a[..., :] and b[..., :] overlap (broadcast): ``boxes.iou_matrix``'s test."""
+    iw = np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]) + 1
+    ih = np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]) + 1
     return (iw > 0) & (ih > 0)
 
 
