@@ -234,13 +234,19 @@ def track_rows(frame: int, tracks: Iterable) -> list[tuple]:
 
 
 def write_results(path: str | Path, rows: Iterable[tuple]) -> Path:
-    """Write MOTChallenge results ``frame,id,x,y,w,h,score,-1,-1,-1`` (ByteTrack's format)."""
+    """Write MOTChallenge results ``frame,id,x,y,w,h,score,-1,-1,-1`` (ByteTrack's format).
+
+    Rows of 10 values ``(frame, id, x, y, w, h, score, wx, wy, wz)`` are written in the
+    2DMOT2015 layout with the world position (metres, 4 decimals) in the last three columns;
+    ``nan`` there means the box has no world position (its foot is not on the ground).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as f:
-        for frame, tid, x, y, w, h, score in rows:
+        for frame, tid, x, y, w, h, score, *world in rows:
+            tail = ",".join(f"{v:.4f}" for v in world) if world else "-1,-1,-1"
             f.write(f"{int(frame)},{int(tid)},{x:.2f},{y:.2f},{w:.2f},{h:.2f},{score:.2f},"
-                    "-1,-1,-1\n")
+                    f"{tail}\n")
     return path
 
 

@@ -23,6 +23,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Detection2DArray topic holding ground truth when --gt is a bag")
     parser.add_argument("--results-topic", default="/finetrack/tracks",
                         help="Detection2DArray topic holding tracks when --results is a bag")
+    parser.add_argument("--3d", dest="world", action="store_true",
+                        help="score ground positions the 3D MOT 2015 way: wx, wy (columns 8-9, "
+                             "2DMOT2015 layout; results of track --camera) matched within "
+                             "--max-distance metres: MOTA, IDF1, IDSW, position error")
+    parser.add_argument("--max-distance", type=float, default=1.0,
+                        help="--3d: largest ground distance of a match, metres (default 1)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--csv", type=Path, help="also write all metrics to this CSV file")
     parser.add_argument("--plot", type=Path, help="also save a bar chart (PNG) here")
@@ -39,9 +45,14 @@ def run(args: argparse.Namespace) -> int:
             check_output(getattr(args, option), overwrite=args.overwrite, option=f"--{option}")
     with tempfile.TemporaryDirectory(prefix="finetrack_eval_bag_") as tmp:
         pairs = build_pairs(args.gt, args.results, args.gt_topic, args.results_topic, Path(tmp))
-        results = evaluate_sequences(pairs, benchmark=args.benchmark)
+        if args.world:
+            results = _evaluate_world(pairs, args.max_distance)
+        else:
+            results = evaluate_sequences(pairs, benchmark=args.benchmark)
     if args.json:
         print(json.dumps(results, indent=2))
+    elif args.world:
+        print(_world_table(results))
     else:
         print(format_table(results if len(pairs) > 1 else {pairs[0].name: results[pairs[0].name]}))
     if args.csv:
@@ -49,6 +60,25 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         print(f"wrote {plot_metrics(results, args.plot)}")
     return 0
+
+
+def _evaluate_world(pairs: list, max_distance: float) -> dict:
+    from finetrack_ros.eval.world import WorldPair, evaluate_world
+
+    return evaluate_world([WorldPair(p.name, p.gt_path, p.results_path) for p in pairs],
+                          max_distance)
+
+
+def _world_table(results: dict) -> str:
+    """One row per sequence: MOTA, IDF1 in %, counts, position errors in metres."""
+    from finetrack_ros.eval.report import format_table
+
+    table = format_table(results, ("MOTA", "IDF1", "IDSW", "FP", "FN"))
+    lines = table.splitlines()
+    lines[0] += "  err50_m  err90_m"
+    for i, row in enumerate(results.values(), start=1):
+        lines[i] += f"  {row['median_error_m']:7.3f}  {row['p90_error_m']:7.3f}"
+    return "\n".join(lines)
 
 
 def build_pairs(gts, results, gt_topic: str, results_topic: str, tmp: Path) -> list:

@@ -39,6 +39,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--detections-topic", default="/detections",
                         help="bag input: vision_msgs/Detection2DArray topic")
     parser.add_argument("--out-bag", type=Path, help="bag input: write tracks to this new bag")
+    parser.add_argument("--camera", type=Path,
+                        help="MOT folder: camera_calibration_parsers YAML with "
+                             "world_from_camera; results get wx, wy, wz (2DMOT2015 layout): "
+                             "each person's ground position in metres")
+    parser.add_argument("--world", choices=["filtered", "projected"], default="filtered",
+                        help="with --camera: the ground filter's positions, or each track "
+                             "box's bottom centre projected as it is (the naive answer)")
     add_overwrite_argument(parser)
 
 
@@ -47,6 +54,9 @@ def run(args: argparse.Namespace) -> int:
     from finetrack_ros.outputs import DIRECTORY, check_output
 
     bag = is_bag(args.path)
+    if args.camera is not None and bag:
+        raise ValueError(f"--camera {args.camera}: only for a MOT folder (a bag's "
+                         "camera_info and tf are not read yet)")
     name = bag_folder(args.path).name if bag else args.path.name
     out = check_output(args.out or Path("results") / f"{name}.txt", overwrite=args.overwrite)
     if args.out_bag is not None:
@@ -126,10 +136,28 @@ def _track_folder(args, tracker, params: dict, out: Path):
     frames = FramePath(pipeline, options, report=warn)
     inputs = mot_inputs(seq, detections, num_frames, tracker.frame_rate,
                         with_images=pipeline.needs_images)
-    summary = track_offline(inputs, frames, num_frames, seq.name)
+    world = _world_columns(args.camera, args.world == "filtered") if args.camera else None
+    summary = track_offline(inputs, frames, num_frames, seq.name, sink=world)
+    rows = summary.rows
+    if world is not None:
+        rows = world.join(rows)
+        print(f"world ({args.world}): {world.step.no_ground} boxes without a ground point; "
+              f"{world.total_ms / max(world.step.frames, 1):.3f} ms per frame")
     with atomic_path(out) as tmp:
-        write_results(tmp, summary.rows)
+        write_results(tmp, rows)
     return summary
+
+
+def _world_columns(camera_path: Path, filtered: bool):
+    """Build the ``--camera`` sink: a WorldStep with the file's camera and pose."""
+    from finetrack_ros.world import WorldConfig, WorldStep, load_camera_yaml
+    from finetrack_ros.world.step import WorldColumns
+
+    camera, pose = load_camera_yaml(camera_path)
+    if pose is None:
+        raise ValueError(f"--camera {camera_path}: no world_from_camera (the camera's pose "
+                         "above the ground) in the file")
+    return WorldColumns(WorldStep(camera, WorldConfig(filtered=filtered)), pose)
 
 
 def _track_bag(args, tracker, params: dict, out: Path):

@@ -110,7 +110,10 @@ def _make_dataset(trackeval, root: Path, pairs: Sequence[SequencePair], benchmar
         (root / "gt" / pair.name / "gt" / "gt.txt").symlink_to(gt_path)
         data_dir = root / "trackers" / TRACKER_NAME / "data"
         data_dir.mkdir(parents=True, exist_ok=True)
-        (data_dir / f"{pair.name}.txt").symlink_to(res_path)
+        if _has_world_columns(res_rows):  # TrackEval reads column 8 as a class id
+            _write_2d_copy(res_rows, data_dir / f"{pair.name}.txt")
+        else:
+            (data_dir / f"{pair.name}.txt").symlink_to(res_path)
     config = trackeval.datasets.MotChallenge2DBox.get_default_dataset_config()
     config.update({
         "GT_FOLDER": str(root / "gt"), "TRACKERS_FOLDER": str(root / "trackers"),
@@ -118,6 +121,17 @@ def _make_dataset(trackeval, root: Path, pairs: Sequence[SequencePair], benchmar
         "SEQ_INFO": seq_info, "PRINT_CONFIG": False,
     })
     return trackeval.datasets.MotChallenge2DBox(config)
+
+
+def _has_world_columns(rows: np.ndarray) -> bool:
+    """Results in the 2DMOT2015 layout with wx, wy, wz (``track --camera``)."""
+    return bool(len(rows)) and not np.all(rows[:, CLASS:] == -1)
+
+
+def _write_2d_copy(rows: np.ndarray, path: Path) -> None:
+    """Write the 2D part of results rows (frame, id, box, score; -1 for the rest)."""
+    np.savetxt(path, np.column_stack([rows[:, :CLASS], -np.ones((len(rows), 3))]),
+               fmt=["%d", "%d"] + ["%.2f"] * 5 + ["%d"] * 3, delimiter=",")
 
 
 def check_rows(path: Path, num_frames: Optional[int] = None) -> np.ndarray:
