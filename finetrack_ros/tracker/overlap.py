@@ -2,9 +2,9 @@
 
 Association only needs the pairs of a track's predicted box and a detection that overlap:
 every IoU-based cost of :mod:`.association` is exactly 1 for the others. :func:`overlap_pairs`
-finds those pairs by sweep and prune along one axis (boxes sorted by their left edge, in
-groups of similar width), so its time and memory grow with the pairs that overlap along that
-axis, not with tracks x detections. :func:`connected_components` groups the nodes of a
+finds those pairs by sweep and prune (boxes sorted by band and left edge, in groups of
+similar size), so its time and memory grow with the pairs of nearby boxes, not with tracks x
+detections. :func:`connected_components` groups the nodes of a
 bipartite graph so that each group can be solved on its own.
 """
 from __future__ import annotations
@@ -17,6 +17,8 @@ CANDIDATE_CHUNK = 1 << 19
 # Up to this many box pairs, every pair is tested at once (a few small arrays beat the
 # sweep's bookkeeping); above it, the sweep.
 SMALL_PAIRS = 1 << 15
+# A box of ``a`` spanning more bands than this is looked up by left edge alone.
+MAX_STRIPS = 16
 # Extra reach of the sweep intervals, in pixels per pixel of coordinate: candidates are a
 # superset of the overlapping pairs, which the exact test then selects.
 _MARGIN = 1e-9
@@ -60,23 +62,27 @@ def _usable(boxes: np.ndarray) -> np.ndarray:
 
 
 class _SweepPlan:
-    """Candidates of one axis: for each width group of ``b``, a run of it per box of ``a``.
+    """Candidates along one axis: per group of ``b``, one run of it per query.
 
-    ``b`` is split into groups whose widths (``x2 + 1 - x1``) are within a factor 2 of each
-    other and sorted by ``x1`` in each group; the ``b`` that can reach box ``i`` of ``a``
-    then form one run, ``x1`` in ``[a.x1 - widest, a.x2 + 1]``.
+    ``b`` is split into groups whose widths along the axis (``x2 + 1 - x1``) are within a
+    factor 2 of each other; in a group, boxes are sorted by strip (their top edge in bands
+    as high as the group's highest box) and then by left edge. A box of ``a`` queries each
+    band its own top edge could share with an overlapping box of the group (2 or 3 for
+    boxes of similar size); the boxes found there form one run: left edge in
+    ``[a.x1 - widest, a.x2 + 1]``. A box of ``a`` taller than :data:`MAX_STRIPS` bands
+    queries the group by left edge alone.
     """
 
-    def __init__(self, axis: int, groups: list) -> None:
-        self.axis, self.groups = axis, groups  # [(order (K,), start (N,), stop (N,))]
-        self.total = int(sum((stop - start).sum() for _, start, stop in groups))
+    def __init__(self, axis: int, runs: list) -> None:
+        self.axis, self.runs = axis, runs  # [(order (K,), rows (Q,), start (Q,), stop (Q,))]
+        self.total = int(sum((stop - start).sum() for _, _, start, stop in runs))
 
     def pairs(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         rows, cols = [], []
-        for order, start, stop in self.groups:
+        for order, query_rows, start, stop in self.runs:
             counts = stop - start
             for lo, hi in _chunks(counts):
-                r, c = _expand(order, start[lo:hi], counts[lo:hi], lo)
+                r, c = _expand(order, query_rows[lo:hi], start[lo:hi], counts[lo:hi])
                 keep = _overlap(a[r], b[c])
                 rows.append(r[keep])
                 cols.append(c[keep])
@@ -86,43 +92,70 @@ class _SweepPlan:
 
 
 def _sweep_plan(a: np.ndarray, b: np.ndarray, axis: int) -> _SweepPlan:
+    other = 1 - axis
     lo_a, hi_a = a[:, axis], a[:, axis + 2] + 1
     lo_b, hi_b = b[:, axis], b[:, axis + 2] + 1
+    top_a, bottom_a = a[:, other], a[:, other + 2] + 1
+    top_b, bottom_b = b[:, other], b[:, other + 2] + 1
     margin = _MARGIN * (1.0 + max(np.abs(a).max(), np.abs(b).max()))
     width = hi_b - lo_b
     group = np.floor(np.log2(np.maximum(width, 1.0))).astype(np.int64)
-    groups = []
+    base = min(lo_a.min(), lo_b.min())
+    origin = min(top_a.min(), top_b.min())
+    runs = []
     for g in np.unique(group):
         members = np.flatnonzero(group == g)
-        order = members[np.argsort(lo_b[members], kind="stable")]
-        edges = lo_b[order]
         reach = width[members].max()
-        start = np.searchsorted(edges, lo_a - reach - margin, side="left")
-        stop = np.searchsorted(edges, hi_a + margin, side="right")
-        groups.append((order, start, np.maximum(stop, start)))
-    return _SweepPlan(axis, groups)
+        band = max(float((bottom_b[members] - top_b[members]).max()), 1.0)
+        # strips of b, and the strips each a must look in: top_b in (top_a - band, bottom_a)
+        strip_b = np.floor((top_b[members] - origin) / band)
+        first = np.floor((top_a - band - margin - origin) / band)
+        last = np.floor((bottom_a + margin - origin) / band)
+        spans = (last - first + 1).astype(np.int64)
+        tall = spans > MAX_STRIPS
+        # one sorted key per (strip, left edge); SPAN keeps strips apart
+        span = (max(hi_a.max(), hi_b.max()) - base) + reach + 4.0
+        key = strip_b * span + (lo_b[members] - base)
+        order = np.argsort(key, kind="stable")
+        keys = key[order]
+        key_margin = margin + 4 * np.finfo(float).eps * max(abs(keys[-1]), 1.0)
+        rows = np.repeat(np.flatnonzero(~tall), spans[~tall])
+        strips = first[rows] + (np.arange(len(rows))
+                                - np.repeat(np.cumsum(spans[~tall]) - spans[~tall],
+                                            spans[~tall]))
+        start = np.searchsorted(keys, strips * span + (lo_a[rows] - reach - base) - key_margin,
+                                side="left")
+        stop = np.searchsorted(keys, strips * span + (hi_a[rows] - base) + key_margin,
+                               side="right")
+        runs.append((members[order], rows, start, np.maximum(stop, start)))
+        if tall.any():  # by left edge alone
+            by_lo = members[np.argsort(lo_b[members], kind="stable")]
+            edges = lo_b[by_lo]
+            rows = np.flatnonzero(tall)
+            start = np.searchsorted(edges, lo_a[rows] - reach - margin, side="left")
+            stop = np.searchsorted(edges, hi_a[rows] + margin, side="right")
+            runs.append((by_lo, rows, start, np.maximum(stop, start)))
+    return _SweepPlan(axis, runs)
 
 
 def _chunks(counts: np.ndarray):
-    """(lo, hi) row ranges whose candidate counts sum to about CANDIDATE_CHUNK at most."""
+    """(lo, hi) query ranges whose candidate counts sum to about CANDIDATE_CHUNK at most."""
     ends = np.cumsum(counts)
     lo = 0
     while lo < len(counts):
         base = ends[lo - 1] if lo else 0
         hi = int(np.searchsorted(ends, base + CANDIDATE_CHUNK, side="right"))
-        hi = max(hi, lo + 1)  # one row alone may exceed the chunk
+        hi = max(hi, lo + 1)  # one query alone may exceed the chunk
         yield lo, hi
         lo = hi
 
 
-def _expand(order: np.ndarray, start: np.ndarray, counts: np.ndarray, first_row: int):
-    """Rows and cols of every candidate: row i with ``order[start[i]:start[i] + counts[i]]``."""
+def _expand(order: np.ndarray, rows: np.ndarray, start: np.ndarray, counts: np.ndarray):
+    """Rows and cols of every candidate: rows[q] with ``order[start[q]:start[q] + counts[q]]``."""
     total = int(counts.sum())
-    rows = np.repeat(np.arange(first_row, first_row + len(counts)), counts)
     offsets = np.cumsum(counts) - counts
     within = np.arange(total) - np.repeat(offsets, counts)
-    cols = order[np.repeat(start, counts) + within]
-    return rows, cols
+    return np.repeat(rows, counts), order[np.repeat(start, counts) + within]
 
 
 def _overlap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
