@@ -19,6 +19,7 @@ from finetrack_ros.bench.tracker import SceneConfig, make_scene
 from finetrack_ros.boxes import iou_matrix
 from finetrack_ros.tracker import ByteTracker, TrackerConfig, overlap
 from finetrack_ros.tracker import association as assoc
+from finetrack_ros.tracker import blocked_assignment as blocked
 from finetrack_ros.tracker.overlap import (
     _sweep_plan,
     connected_components,
@@ -70,7 +71,7 @@ def path(request, monkeypatch):
     """Run a test on both paths of overlap_pairs and sparse_linear_assignment."""
     if request.param == "sweep":
         monkeypatch.setattr(overlap, "SMALL_PAIRS", 0)
-        monkeypatch.setattr(assoc, "SMALL_PROBLEM_CELLS", 0)
+        monkeypatch.setattr(blocked, "SMALL_PROBLEM_CELLS", 0)
     return request.param
 
 
@@ -132,7 +133,7 @@ def test_sparse_costs_equal_the_dense_ones_bit_for_bit(seed):
 def test_sparse_assignment_needs_a_threshold_below_the_unlisted_cost():
     cost = assoc.sparse_iou_distance(np.array([[0, 0, 10, 10.0]]), np.array([[0, 0, 10, 10.0]]))
     with pytest.raises(ValueError, match="use linear_assignment"):
-        assoc.sparse_linear_assignment(cost, 1.0)
+        blocked.sparse_linear_assignment(cost, 1.0)
 
 
 @pytest.mark.parametrize("seed", range(300))
@@ -144,7 +145,7 @@ def test_blocked_solve_gives_the_dense_matches(seed, path):
     dense = assoc.fuse_score(assoc.iou_distance(t, d), scores)
     sparse = assoc.fuse_score(assoc.sparse_iou_distance(t, d), scores)
     want = assoc.linear_assignment(dense, thresh)
-    got = assoc.sparse_linear_assignment(sparse, thresh)
+    got = blocked.sparse_linear_assignment(sparse, thresh)
     assert equivalent(dense, got, want), (got, want)
     distinct = len(np.unique(dense, axis=1).T) == dense.shape[1] and \
         len(np.unique(dense, axis=0)) == dense.shape[0]
@@ -155,14 +156,14 @@ def test_blocked_solve_gives_the_dense_matches(seed, path):
 
 @pytest.mark.parametrize("seed", range(30))
 def test_large_blocks_by_lapmod_give_the_dense_matches(seed, monkeypatch):
-    monkeypatch.setattr(assoc, "DENSE_BLOCK_CELLS", 0)  # every block through lap.lapmod
-    monkeypatch.setattr(assoc, "SMALL_PROBLEM_CELLS", 0)
+    monkeypatch.setattr(blocked, "DENSE_BLOCK_CELLS", 0)  # every block through lap.lapmod
+    monkeypatch.setattr(blocked, "SMALL_PROBLEM_CELLS", 0)
     rng = np.random.default_rng(1000 + seed)
     t, d, scores = random_scene(rng, 70, 80, 250.0, False)
     d[1:3] += rng.normal(0, 1.0, (2, 4))  # no identical boxes: the optimum is unique
     dense = assoc.fuse_score(assoc.iou_distance(t, d), scores)
     want = assoc.linear_assignment(dense, 0.8)
-    got = assoc.sparse_linear_assignment(assoc.fuse_score(assoc.sparse_iou_distance(t, d),
+    got = blocked.sparse_linear_assignment(assoc.fuse_score(assoc.sparse_iou_distance(t, d),
                                                           scores), 0.8)
     for g, w in zip(got, want):
         assert np.array_equal(g, w)
@@ -220,8 +221,8 @@ def test_blocked_path_tracks_equal_official_bytetrack(shared_data, repo_root, tm
     """test_bytetrack_exactness with every frame through the sweep and the blocked solve."""
     args, reference = PRESETS[preset]
     seq, out = shared_data / sequence, tmp_path / "tracks.txt"
-    code = ("import sys; from finetrack_ros.tracker import association, overlap; "
-            "association.SMALL_PROBLEM_CELLS = overlap.SMALL_PAIRS = 0; "
+    code = ("import sys; from finetrack_ros.tracker import blocked_assignment, overlap; "
+            "blocked_assignment.SMALL_PROBLEM_CELLS = overlap.SMALL_PAIRS = 0; "
             "from finetrack_ros.cli import main; sys.exit(main(sys.argv[1:]))")
     cmd = [sys.executable, "-c", code, "track", str(seq), "--seq-frame-rate", "--out",
            str(out), *args]

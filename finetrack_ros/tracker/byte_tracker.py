@@ -22,8 +22,8 @@ from finetrack_ros.tracker.association import (
     linear_assignment,
     sparse_fuse_appearance,
     sparse_iou_distance,
-    sparse_linear_assignment,
 )
+from finetrack_ros.tracker.blocked_assignment import sparse_linear_assignment
 from finetrack_ros.tracker.camera_motion import warp_states
 from finetrack_ros.tracker.config import TrackerConfig
 from finetrack_ros.tracker.gallery import IdentityGallery, TakeBackRules
@@ -98,7 +98,7 @@ class ByteTracker:
         dense_association: solve every stage on the full tracks x detections matrix, as
             ByteTrack does (benchmarks); by default a stage whose threshold is below 1
             costs only the overlapping pairs and solves each connected block on its own
-            (:func:`.association.sparse_linear_assignment`: the same matches).
+            (:func:`.blocked_assignment.sparse_linear_assignment`: the same matches).
     """
 
     def __init__(self, config: Optional[TrackerConfig] = None,
