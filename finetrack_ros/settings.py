@@ -160,6 +160,25 @@ PARAMETERS: tuple[ParamSpec, ...] = (
     ParamSpec("reid.crop_size", [], "expected crop [height, width]; empty = as stored in "
               "the checkpoint", array_of=int),
     ParamSpec("reid.batch_size", 64, "crops per Re-ID forward pass", 1, 4096),
+    # --- world: people on the ground in 3D (finetrack_ros/world/) ---------------------
+    ParamSpec("world.camera_info_topic", "", "sensor_msgs/CameraInfo topic of the camera; "
+              "empty = 3D off (~/tracks_3d and ~/markers need it and tf2)"),
+    ParamSpec("world.ground_frame", "base_footprint", "tf frame whose z = 0 plane is the "
+              "ground people stand on (base_footprint, odom, map)"),
+    ParamSpec("world.target_frame", "", "frame of ~/tracks_3d and ~/markers; empty = "
+              "world.ground_frame"),
+    ParamSpec("world.person_height", 1.7, "height of each person's box on ~/tracks_3d, m",
+              0.1, 5.0),
+    ParamSpec("world.person_radius", 0.3, "radius of each person's cylinder (box half "
+              "width) on ~/tracks_3d and ~/markers, m", 0.01, 5.0),
+    ParamSpec("world.max_range_m", 50.0, "farthest foot point used, m from the camera "
+              "along the ground (a foot near the horizon lands absurdly far)", 0.1, 10000.0),
+    ParamSpec("world.foot_noise_px", 4.0, "foot point noise in pixels; on the ground it "
+              "sets each measurement's noise (larger: smoother, slower)", 0.01, 1000.0),
+    ParamSpec("world.accel_noise", 1.0, "person's acceleration noise, m/s^2 (larger follows "
+              "turns faster, smaller gives steadier velocities)", 0.001, 100.0),
+    ParamSpec("world.forget_seconds", 5.0, "a track not measured on the ground this long "
+              "leaves the world filter, s", 0.01, 3600.0),
     # --- tracker (ByteTrack + FineTrack fusion) ---------------------------------------
     *_tracker_specs(),
 )

@@ -136,7 +136,7 @@ def _track_folder(args, tracker, params: dict, out: Path):
     frames = FramePath(pipeline, options, report=warn)
     inputs = mot_inputs(seq, detections, num_frames, tracker.frame_rate,
                         with_images=pipeline.needs_images)
-    world = _world_columns(args.camera, args.world == "filtered") if args.camera else None
+    world = _world_columns(args.camera, params, args.world == "filtered") if args.camera else None
     summary = track_offline(inputs, frames, num_frames, seq.name, sink=world)
     rows = summary.rows
     if world is not None:
@@ -148,8 +148,13 @@ def _track_folder(args, tracker, params: dict, out: Path):
     return summary
 
 
-def _world_columns(camera_path: Path, filtered: bool):
-    """Build the ``--camera`` sink: a WorldStep with the file's camera and pose."""
+def _world_columns(camera_path: Path, params: dict, filtered: bool):
+    """Build the ``--camera`` sink: a WorldStep with the file's camera and pose.
+
+    ``world.*`` node parameters given with ``--set`` (e.g. ``world.max_range_m=80``) apply.
+    """
+    import dataclasses
+
     from finetrack_ros.world import WorldConfig, WorldStep, load_camera_yaml
     from finetrack_ros.world.step import WorldColumns
 
@@ -157,7 +162,8 @@ def _world_columns(camera_path: Path, filtered: bool):
     if pose is None:
         raise ValueError(f"--camera {camera_path}: no world_from_camera (the camera's pose "
                          "above the ground) in the file")
-    return WorldColumns(WorldStep(camera, WorldConfig(filtered=filtered)), pose)
+    config = dataclasses.replace(WorldConfig.from_params(params), filtered=filtered)
+    return WorldColumns(WorldStep(camera, config), pose)
 
 
 def _track_bag(args, tracker, params: dict, out: Path):

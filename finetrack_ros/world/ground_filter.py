@@ -47,6 +47,13 @@ class WorldConfig:
     forget_seconds: float = 5.0
     filtered: bool = True
 
+    @classmethod
+    def from_params(cls, flat: dict) -> "WorldConfig":
+        """Build from the ``world.<field>`` values of flat node parameters (others: defaults)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{key[len("world."):]: value for key, value in flat.items()
+                      if key.startswith("world.") and key[len("world."):] in names})
+
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
