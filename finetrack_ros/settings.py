@@ -161,8 +161,9 @@ PARAMETERS: tuple[ParamSpec, ...] = (
               "the checkpoint", array_of=int),
     ParamSpec("reid.batch_size", 64, "crops per Re-ID forward pass", 1, 4096),
     # --- world: people on the ground in 3D (finetrack_ros/world/) ---------------------
-    ParamSpec("world.camera_info_topic", "", "sensor_msgs/CameraInfo topic of the camera; "
-              "empty = 3D off (~/tracks_3d and ~/markers need it and tf2)"),
+    ParamSpec("world.camera_info_topic", "", "sensor_msgs/CameraInfo topic of the camera "
+              "for 3D; reserved: the node's 3D outputs are not built yet (issue 23), the "
+              "other world.* rows apply to finetrack track --camera"),
     ParamSpec("world.ground_frame", "base_footprint", "tf frame whose z = 0 plane is the "
               "ground people stand on (base_footprint, odom, map)"),
     ParamSpec("world.target_frame", "", "frame of ~/tracks_3d and ~/markers; empty = "
