@@ -189,6 +189,25 @@ def tracked_object_fields(track: Any, fps: float, with_embedding: bool) -> dict:
     }
 
 
+def world_fields(types: Any, person: Any = None, frame_id: str = "") -> dict:
+    """TrackedObject's ``world_frame_id``, ``world_position`` and ``world_velocity``.
+
+    Args:
+        person: a :class:`~finetrack_ros.world.PersonInWorld` (``position``, ``velocity``:
+            (3,) metres and m/s in ``frame_id``), or None: no 3D for this track (NaN, and an
+            empty frame when ``frame_id`` is empty too).
+    """
+    nan3 = np.full(3, np.nan)
+    position = nan3 if person is None else np.asarray(person.position, np.float64)
+    velocity = nan3 if person is None else np.asarray(person.velocity, np.float64)
+    x, y, z = map(float, position)
+    vx, vy, vz = map(float, velocity)
+    return {"world_frame_id": frame_id,
+            "world_position": message_class(types, "geometry_msgs/msg/Point")(x=x, y=y, z=z),
+            "world_velocity": message_class(types, "geometry_msgs/msg/Vector3")(
+                x=vx, y=vy, z=vz)}
+
+
 def tracks_to_tracked_objects(
     types: Any,
     header: Any,
@@ -196,11 +215,20 @@ def tracks_to_tracked_objects(
     class_name: Callable[[int], str],
     fps: float,
     with_embedding: bool,
+    world: Optional[dict] = None,
+    world_frame: str = "",
 ) -> Any:
-    """finetrack_ros/TrackedObjectArray of tracks (see ``msg/TrackedObject.msg``)."""
+    """finetrack_ros/TrackedObjectArray of tracks (see ``msg/TrackedObject.msg``).
+
+    ``world`` maps track id → :class:`~finetrack_ros.world.PersonInWorld` in ``world_frame``
+    (the node's 3D); tracks not in it, or all when None, get NaN world fields.
+    """
+    world = world or {}
     objects = []
     for track in tracks:
         fields = tracked_object_fields(track, fps, with_embedding)
+        fields.update(world_fields(types, world.get(int(track.track_id)),
+                                   world_frame if world else ""))
         det = detection2d_fields(track.xyxy, class_name(int(track.class_id)), track.score, None)
         fields["class_id"] = det["class_id"]
         fields["bbox"] = bbox2d_msg(types, det)

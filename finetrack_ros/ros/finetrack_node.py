@@ -12,6 +12,9 @@ Topics (relative names, remap in launch):
     out  ~/tracked_objects (finetrack_ros/TrackedObjectArray)
     out  ~/annotated_image (sensor_msgs/Image, only while subscribed)
     out  ~/label_info (vision_msgs/LabelInfo, transient local)
+    3D, with world.camera_info_topic (ros/world_outputs.py; tf2 camera -> world.ground_frame):
+    in   <world.camera_info_topic> (sensor_msgs/CameraInfo)
+    out  ~/tracks_3d (vision_msgs/Detection3DArray), ~/markers (visualization_msgs/MarkerArray)
     out  ~/debug/processing_time_ms, ~/debug/pipeline_latency_ms (std_msgs/Float32)
     out  /diagnostics (diagnostic_msgs/DiagnosticArray, 1 Hz, any lifecycle state)
 
@@ -51,6 +54,7 @@ from finetrack_ros.msg import TrackedObjectArray
 from finetrack_ros.ros.health import HealthReporter
 from finetrack_ros.ros.image_conversion import numpy_to_image_msg
 from finetrack_ros.ros.rclpy_types import rclpy_type
+from finetrack_ros.ros.world_outputs import WorldOutputs
 from finetrack_ros.stamp_sync import ExactTimeSync
 from finetrack_ros.visualization import TrailHistory, draw_tracks
 
@@ -119,6 +123,7 @@ class FineTrackNode(Node):
         self.frames: Optional[FramePath] = None
         self.sync: Optional[ExactTimeSync] = None
         self.trails: Optional[TrailHistory] = None
+        self.world: Optional[WorldOutputs] = None  # 3D outputs (off unless configured so)
         self.outputs: dict[str, Any] = {}
         self.inputs: list = []
         self.no_image_timer = None
@@ -178,6 +183,7 @@ class FineTrackNode(Node):
         self.sync = ExactTimeSync(flat["sync_queue_size"])
         self.trails = TrailHistory(flat["trail_length"])
         self._create_publishers()
+        self.world = WorldOutputs(self, flat)
         self.configured = True
         self.health.configured(pipeline, settings.inference_options(settings.nest(flat)).device)
         mode = "external detections" if flat["external_detections"] else "YOLOX"
@@ -210,6 +216,7 @@ class FineTrackNode(Node):
         else:
             sub = self.create_subscription(Image, "image", self._on_image, qos)
         self.inputs = [sub]
+        self.world.activate()
         if self.param("external_detections"):
             det_qos = image_qos(self.param("image_qos"), self.param("sync_queue_size"))
             # raw: read from the bytes (detection_cdr), not as one Python object per box
@@ -250,6 +257,8 @@ class FineTrackNode(Node):
         for sub in self.inputs:
             self.destroy_subscription(sub)
         self.inputs = []
+        if self.world is not None:
+            self.world.deactivate()
         if self.no_image_timer is not None:
             self.destroy_timer(self.no_image_timer)
             self.no_image_timer = None
@@ -258,7 +267,9 @@ class FineTrackNode(Node):
         for pub in self.outputs.values():
             self.destroy_lifecycle_publisher(pub)
         self.outputs = {}
-        self.frames = self.sync = self.trails = None
+        if self.world is not None:
+            self.world.release()
+        self.frames = self.sync = self.trails = self.world = None
         self.configured = False
         self.health.cleaned_up()
 
@@ -341,9 +352,11 @@ class FineTrackNode(Node):
         name = self.frames.classes.name
         pubs["tracks"].publish(messages.tracks_to_detection_array(rclpy_type, header, tracks,
                                                                   name))
+        world = self.world.publish(tracked, name)  # ~/tracks_3d, ~/markers when 3D is on
         pubs["tracked_objects"].publish(messages.tracks_to_tracked_objects(
             rclpy_type, header, tracked.objects, name,
-            self.frames.pipeline.tracker.config.frame_rate, self.frames.options.publish_embeddings))
+            self.frames.pipeline.tracker.config.frame_rate, self.frames.options.publish_embeddings,
+            world.people, world.frame_id))
         trails = self.trails.update(tracks)
         if pubs["annotated_image"].get_subscription_count() > 0:
             annotated = draw_tracks(tracked.frame_bgr, tracks, trails)

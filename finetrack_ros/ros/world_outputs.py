@@ -1,0 +1,236 @@
+"""The node's 3D: CameraInfo + tf2 → people on the ground, ``~/tracks_3d`` and ``~/markers``.
+
+Off unless ``world.camera_info_topic`` is set, and off (said at configure) without tf2.
+Per tracked frame, after the 2D outputs are published: the camera's optical frame (the
+image's ``header.frame_id``, else the CameraInfo's) is looked up in ``world.ground_frame``
+at the image stamp with tf2, :class:`~finetrack_ros.world.WorldStep` (the same code as
+``finetrack track --camera``) moves each track's matched foot point onto the ground and
+filters it, and the people are published in ``world.target_frame`` (default: the ground
+frame). Nothing here can cost the 2D outputs a frame: a CameraInfo that cannot project
+(zero or NaN K, ...) is refused, a missing transform skips 3D for the frame, each with a
+warning at most every :data:`WARN_PERIOD_S` per cause.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import numpy as np
+from geometry_msgs.msg import Point
+from rclpy.duration import Duration
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.time import Time
+from sensor_msgs.msg import CameraInfo
+from vision_msgs.msg import Detection3DArray
+from visualization_msgs.msg import Marker, MarkerArray
+
+from finetrack_ros.messages import header_stamp_ns
+from finetrack_ros.ros.rclpy_types import rclpy_type
+from finetrack_ros.visualization import color_for_id
+from finetrack_ros.world import CameraModel, PersonInWorld, Pose, WorldConfig, WorldStep
+from finetrack_ros.world.outputs import (
+    PersonShape,
+    detection3d_array_msg,
+    on_ground,
+    people_in_frame,
+)
+
+OUTPUT_DEPTH = 10
+# The same cause (a bad CameraInfo, a missing transform) is warned about at most this often, s.
+WARN_PERIOD_S = 30.0
+# Markers of a person no longer published vanish after this (rviz), s; each message also
+# starts with DELETEALL, so people who left disappear with the next frame.
+MARKER_LIFETIME_S = 1.0
+LABEL_SIZE_M = 0.3  # text height of the id above each person
+ARROW_LIFT_M = 0.1  # the velocity arrow (1 s of motion) floats this high above the ground
+
+
+@dataclass
+class FrameWorld:
+    """What 3D gave one frame, for ``~/tracked_objects``.
+
+    Attributes:
+        people: track id → :class:`PersonInWorld` in ``frame_id``; empty when 3D did not run.
+        frame_id: the target frame; empty when 3D did not run.
+    """
+
+    people: dict = field(default_factory=dict)
+    frame_id: str = ""
+
+
+class Throttle:
+    """Warnings at most once per ``period_s`` per key (steady clock)."""
+
+    def __init__(self, report: Callable[[str], None], period_s: float = WARN_PERIOD_S) -> None:
+        self.report, self.period_s = report, period_s
+        self.last: dict = {}
+
+    def warn(self, key: Any, line: str) -> None:
+        now = time.monotonic()
+        if now - self.last.get(key, -np.inf) >= self.period_s:
+            self.last[key] = now
+            self.report(line)
+
+
+class WorldOutputs:
+    """3D for one node; ``enabled`` is False when off (then every method does nothing)."""
+
+    def __init__(self, node: Any, flat: dict) -> None:
+        self.node, self.enabled = node, False
+        self.topic = flat["world.camera_info_topic"]
+        self.ground = flat["world.ground_frame"]
+        self.target = flat["world.target_frame"] or self.ground
+        self.shape = PersonShape.from_params(flat)
+        self.warnings = Throttle(node.get_logger().warning)
+        self.pubs: dict = {}
+        self.sub = None
+        self.camera_key: Optional[tuple] = None
+        self.camera_frame = ""
+        if not self.topic:
+            return
+        try:
+            from tf2_ros import Buffer, TransformListener
+        except ImportError as err:
+            node.get_logger().warning(
+                f"3D off: world.camera_info_topic is '{self.topic}' but tf2_ros cannot be "
+                f"imported ({err}); install ros-$ROS_DISTRO-tf2-ros (without ROS: "
+                "scripts/setup_env.sh builds it); the 2D outputs are unchanged")
+            return
+        self.buffer = Buffer(node=node)
+        self.listener = TransformListener(self.buffer, node)
+        self.step = WorldStep(None, WorldConfig.from_params(flat))
+        make = node.create_lifecycle_publisher
+        self.pubs = {"tracks_3d": make(Detection3DArray, "~/tracks_3d", OUTPUT_DEPTH),
+                     "markers": make(MarkerArray, "~/markers", OUTPUT_DEPTH)}
+        self.enabled = True
+        node.get_logger().info(f"3D on: CameraInfo from {self.topic}, ground plane z = 0 of "
+                               f"'{self.ground}', people in '{self.target}' on ~/tracks_3d "
+                               "and ~/markers")
+
+    # --- lifecycle ---------------------------------------------------------------------
+    def activate(self) -> None:
+        if self.enabled:
+            qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
+                             reliability=ReliabilityPolicy.BEST_EFFORT)  # matches any driver
+            self.sub = self.node.create_subscription(CameraInfo, self.topic,
+                                                     self._on_camera_info, qos)
+
+    def deactivate(self) -> None:
+        if self.sub is not None:
+            self.node.destroy_subscription(self.sub)
+            self.sub = None
+
+    def release(self) -> None:
+        self.deactivate()
+        for pub in self.pubs.values():
+            self.node.destroy_lifecycle_publisher(pub)
+        if self.enabled:
+            self.listener.unregister()
+        self.pubs, self.enabled = {}, False
+
+    # --- inputs ------------------------------------------------------------------------
+    def _on_camera_info(self, msg: CameraInfo) -> None:
+        """Keep the latest CameraInfo that can project; refuse (and warn about) the others."""
+        try:
+            key = (tuple(msg.k), tuple(msg.d), msg.distortion_model, msg.width, msg.height)
+            if key != self.camera_key:
+                camera = CameraModel.from_camera_info(msg, f"CameraInfo on {self.topic}")
+                self.step.set_camera(camera)
+                self.camera_key = key
+            self.camera_frame = msg.header.frame_id
+        except ValueError as err:
+            kept = "the last valid one is kept" if self.camera_key else "3D waits for a valid one"
+            self.warnings.warn("camera_info", f"3D: refused {err}; {kept}")
+
+    # --- per frame ---------------------------------------------------------------------
+    def publish(self, tracked: Any, class_name: Callable[[int], str]) -> FrameWorld:
+        """Publish the frame's people on ~/tracks_3d and ~/markers; return them."""
+        if not self.enabled:
+            return FrameWorld()
+        if self.step.camera is None:
+            self.warnings.warn("no_camera", f"3D waits for a valid sensor_msgs/CameraInfo on "
+                               f"{self.topic}; the 2D outputs continue")
+            return FrameWorld()
+        try:
+            return self._publish(tracked, class_name)
+        except Exception as err:  # noqa: BLE001 - 3D must never cost the 2D outputs
+            self.warnings.warn(type(err), f"3D skipped for a frame: {type(err).__name__}: "
+                               f"{err}")
+            return FrameWorld()
+
+    def _publish(self, tracked: Any, class_name: Callable[[int], str]) -> FrameWorld:
+        header = tracked.header
+        camera_frame = header.frame_id or self.camera_frame
+        stamp = Time.from_msg(header.stamp)
+        ground_from_camera = self._pose(self.ground, camera_frame, stamp)
+        target_from_ground = self._pose(self.target, self.ground, stamp)
+        if ground_from_camera is None or target_from_ground is None:
+            return FrameWorld()
+        if tracked.reset:
+            self.step.reset()
+        people = self.step.process(tracked.tracks, header_stamp_ns(header), ground_from_camera)
+        people = people_in_frame(people, target_from_ground)
+        out_header = rclpy_type("std_msgs/msg/Header")(stamp=header.stamp, frame_id=self.target)
+        self.pubs["tracks_3d"].publish(detection3d_array_msg(
+            rclpy_type, out_header, people, tracked.tracks, class_name, self.shape))
+        self.pubs["markers"].publish(self._markers(out_header, people))
+        return FrameWorld({p.track_id: p for p in people}, self.target)
+
+    def _pose(self, parent: str, child: str, stamp: Time) -> Optional[Pose]:
+        """``parent_from_child`` at ``stamp`` from tf2, or None (warned) when there is none."""
+        if parent == child:
+            return Pose(np.eye(3), np.zeros(3))
+        if not child:
+            self.warnings.warn("no_frame", "3D skipped: the image has no header.frame_id (nor "
+                               "the CameraInfo): set the camera driver's frame_id to its "
+                               "optical frame; the 2D outputs continue")
+            return None
+        try:
+            t = self.buffer.lookup_transform(parent, child, stamp, Duration(seconds=0.0))
+        except Exception as err:  # noqa: BLE001 - tf2's lookup, connectivity, extrapolation
+            self.warnings.warn(("tf", parent, child), (
+                f"3D skipped: no transform from '{child}' to '{parent}' at the image stamp "
+                f"{stamp.nanoseconds / 1e9:.3f} ({type(err).__name__}: "
+                f"{str(err).splitlines()[0] if str(err) else ''}); the 2D outputs continue"))
+            return None
+        tr, q = t.transform.translation, t.transform.rotation
+        return Pose.from_xyzw([tr.x, tr.y, tr.z], [q.x, q.y, q.z, q.w],
+                              f"tf '{parent}' <- '{child}'")
+
+    # --- rviz ----------------------------------------------------------------------------
+    def _markers(self, header: Any, people: list[PersonInWorld]) -> MarkerArray:
+        """Build a cylinder, an id label and a velocity arrow per person, after a DELETEALL."""
+        clear = Marker(header=header, action=Marker.DELETEALL)
+        out = MarkerArray(markers=[clear])
+        for person in filter(on_ground, people):
+            x, y, z = map(float, person.position)
+            height, radius = self.shape.height, self.shape.radius
+            body = self._marker(header, "people", person.track_id, Marker.CYLINDER)
+            body.pose.position = Point(x=x, y=y, z=z + height / 2)
+            body.scale.x = body.scale.y = 2 * radius
+            body.scale.z = height
+            label = self._marker(header, "ids", person.track_id, Marker.TEXT_VIEW_FACING)
+            label.pose.position = Point(x=x, y=y, z=z + height + LABEL_SIZE_M)
+            label.scale.z, label.text = LABEL_SIZE_M, str(person.track_id)
+            label.color.r = label.color.g = label.color.b = 1.0
+            out.markers += [body, label]
+            if np.isfinite(person.velocity).all():
+                vx, vy, vz = map(float, person.velocity)
+                arrow = self._marker(header, "velocities", person.track_id, Marker.ARROW)
+                arrow.points = [Point(x=x, y=y, z=z + ARROW_LIFT_M),
+                                Point(x=x + vx, y=y + vy, z=z + vz + ARROW_LIFT_M)]
+                arrow.scale.x, arrow.scale.y, arrow.scale.z = 0.05, 0.1, 0.1
+                out.markers.append(arrow)
+        return out
+
+    @staticmethod
+    def _marker(header: Any, ns: str, track_id: int, kind: int) -> Marker:
+        blue, green, red = color_for_id(int(track_id))  # the colour of ~/annotated_image
+        marker = Marker(header=header, ns=ns, id=int(track_id) % 2**31, type=kind,
+                        action=Marker.ADD)
+        marker.pose.orientation.w = 1.0
+        marker.color.r, marker.color.g, marker.color.b = red / 255, green / 255, blue / 255
+        marker.color.a = 0.8
+        marker.lifetime = Duration(seconds=MARKER_LIFETIME_S).to_msg()
+        return marker
