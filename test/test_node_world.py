@@ -81,11 +81,11 @@ def static_transform(node):
     return broadcaster
 
 
-def camera_info(header, k=K):
+def camera_info(header):
     from sensor_msgs.msg import CameraInfo
 
     return CameraInfo(header=header, width=WIDTH, height=HEIGHT, distortion_model="plumb_bob",
-                      d=D, k=k)
+                      d=D, k=K)
 
 
 def stamped_image(stamp_ns: int, frame_id: str = CAMERA_FRAME):
@@ -234,9 +234,14 @@ def test_a_bad_camera_info_is_refused_and_the_node_keeps_running(rclpy_node,  # 
     base = 2_300_000_000_000
     image = stamped_image(base)
     world.send(image, [person_box(*person)])  # a valid CameraInfo first
-    for frame, k in enumerate([[0.0] * 9, [float("nan")] * 9, [0.0] * 9], start=1):
+    bad = [{"k": [0.0] * 9}, {"k": [float("nan")] * 9}, {"k": K[:8] + [float("inf")]},
+           {"d": [0.1, 0.2, 0.3]}, {"distortion_model": "no_such_model"}]
+    for frame, fields in enumerate(bad, start=1):
         image = stamped_image(base + frame * 100_000_000)
-        reply = world.send(image, [person_box(*person)], info=camera_info(image.header, k))
+        info = camera_info(image.header)
+        for name, value in fields.items():
+            setattr(info, name, value)
+        reply = world.send(image, [person_box(*person)], info=info)
         assert len(reply.detections) == 1
         (msg,) = world.at(world.tracks_3d, image)  # 3D goes on with the last valid camera
         center = msg.detections[0].bbox.center.position

@@ -139,7 +139,7 @@ class WorldOutputs:
                 self.step.set_camera(camera)
                 self.camera_key = key
             self.camera_frame = msg.header.frame_id
-        except ValueError as err:
+        except Exception as err:  # noqa: BLE001 - a bad message is refused, never a crash
             kept = "the last valid one is kept" if self.camera_key else "3D waits for a valid one"
             self.warnings.warn("camera_info", f"3D: refused {err}; {kept}")
 
