@@ -67,15 +67,17 @@ class ParamSpec:
 # real footage").
 NODE_TRACKER_DEFAULTS = {"use_appearance": True, "track_thresh": 0.6, "min_box_area": 100.0,
                          # track memory in seconds: 6 s beat ByteTrack's 1 s (30 frames at
-                         # 30 fps) by +5.2 / +6.8 IDF1 on the two halves
+                         # 30 fps) by +3.2 / +1.8 HOTA on the two halves; 4 and 8 s were worse
                          "lost_track_seconds": 6.0,
                          # ... in seconds of the camera the node really sees
                          "frame_rate_from_stamps": True,
-                         # the gated gallery: its take-backs on the dev frames were all the
-                         # right person; with 6 s of memory it changed no score there
-                         "gallery_seconds": 30.0,
-                         # adaptive Re-ID: ~25-50 % fewer embeddings (issue 15)
-                         "reid_skip_iou": 0.5}
+                         # occlusion-aware part distances: +0.5 HOTA / +1.1 IDF1 on one half,
+                         # +0.0 / +0.1 on the other
+                         "part_weighting": "visibility",
+                         # the gated gallery: +0.1 HOTA / +0.7 IDF1 on one half, equal on the
+                         # other. Adaptive Re-ID (reid_skip_iou) stays off: -0.05 / -0.14
+                         # HOTA; turn it on for CPU real time (README)
+                         "gallery_seconds": 30.0}
 
 
 def _tracker_specs() -> list[ParamSpec]:
@@ -161,9 +163,10 @@ PARAMETERS: tuple[ParamSpec, ...] = (
               "the checkpoint", array_of=int),
     ParamSpec("reid.batch_size", 64, "crops per Re-ID forward pass", 1, 4096),
     # --- world: people on the ground in 3D (finetrack_ros/world/) ---------------------
-    ParamSpec("world.camera_info_topic", "", "sensor_msgs/CameraInfo topic of the camera "
-              "for 3D; reserved: the node's 3D outputs are not built yet (issue 23), the "
-              "other world.* rows apply to finetrack track --camera"),
+    ParamSpec("world.camera_info_topic", "", "sensor_msgs/CameraInfo topic of the camera; "
+              "set, the node puts people on the ground (~/tracks_3d, ~/markers, "
+              "TrackedObject.world_*) with tf2 from the image's frame_id to "
+              "world.ground_frame; empty = 3D off"),
     ParamSpec("world.ground_frame", "base_footprint", "tf frame whose z = 0 plane is the "
               "ground people stand on (base_footprint, odom, map)"),
     ParamSpec("world.target_frame", "", "frame of ~/tracks_3d and ~/markers; empty = "

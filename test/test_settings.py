@@ -30,7 +30,7 @@ def test_every_tracker_field_is_a_runtime_parameter_with_its_default():
     """
     assert set(node_settings.NODE_TRACKER_DEFAULTS) == {
         "use_appearance", "track_thresh", "min_box_area", "lost_track_seconds",
-        "frame_rate_from_stamps", "gallery_seconds", "reid_skip_iou"}
+        "frame_rate_from_stamps", "part_weighting", "gallery_seconds"}
     for field in dataclasses.fields(TrackerConfig):
         spec = node_settings.BY_NAME[f"tracker.{field.name}"]
         assert spec.runtime and spec.description == field.metadata["doc"]

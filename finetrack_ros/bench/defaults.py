@@ -7,6 +7,9 @@ change (a switch off, another value), IoU only, or the paper's association alone
 the mean ± sd over the training seeds, per split. A switch becomes a default only if it
 lowers neither HOTA nor IDF1 on either split (README, "Defaults measured on real footage").
 
+The second benchmark (``--sim-seeds`` with ``--reid``) tracks generated street scenes with
+given networks instead (no training), one column, the mean over the scenes.
+
 Networks are kept in ``--work`` (``reid-<train frames>-seed<s>/reid.pt``) and reused by the
 next run, so sweeps cost only the tracking. The Re-ID features of each box are computed once
 per network and shared by the rows (same boxes, same network, same features), so rows cost
@@ -72,8 +75,13 @@ class Row:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seq", type=Path, required=True,
+    parser.add_argument("--seq", type=Path,
                         help="MOT sequence with img1/, det/det.txt and gt/gt.txt")
+    parser.add_argument("--sim-seeds", type=int, nargs="+", default=[],
+                        help="instead of --seq: generated scenes (finetrack_ros.sim, 150 "
+                        "frames), tracked with the --reid networks (the second benchmark)")
+    parser.add_argument("--reid", type=Path, nargs="+", default=[],
+                        help="--sim-seeds: Re-ID networks to track with (no training)")
     parser.add_argument("--splits", nargs="+", default=["1-200:201-397", "201-397:1-200"],
                         metavar="TRAIN:SCORE", help="frame ranges: train the Re-ID on the "
                         "first, score tracking on the second (default both halves of "
@@ -82,7 +90,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="training seeds (one network each)")
     parser.add_argument("--config", type=Path, default=Path("config/reid_tiny_cpu.yaml"),
                         help="train-reid config (default config/reid_tiny_cpu.yaml)")
-    parser.add_argument("--work", type=Path, required=True,
+    parser.add_argument("--train-set", dest="train_overrides", action="append", default=[],
+                        metavar="KEY=VALUE", help="train-reid --set for every network "
+                        "(e.g. max_iters=400)")
+    parser.add_argument("--work", type=Path, default=Path("bench_defaults"),
                         help="folder for the networks (reused when present) and the cuts")
     parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(DEFAULT_ROWS),
                         help="rows to measure")
@@ -93,12 +104,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="KEY=VALUE", help="tracker value for every row")
     parser.add_argument("--json", type=Path, help="also write the per-network figures here")
+    parser.add_argument("--jobs", type=int, default=2,
+                        help="networks trained at once, one thread each (default 2)")
 
 
 def run(args: argparse.Namespace) -> int:
     import cv2
     import torch
 
+    rows = [Row(key, *ROWS[key]) for key in args.rows]
+    rows += [parse_custom_row(text) for text in args.custom_rows]
+    torch.set_num_threads(1)  # the same figures on a busy CPU
+    cv2.setNumThreads(1)
+    if args.sim_seeds:
+        columns, title = _measure_scenes(args, rows)
+    elif args.seq is not None:
+        columns, title = _measure_splits(args, rows)
+    else:
+        raise ValueError("bench defaults: give --seq (real footage) or --sim-seeds with --reid")
+    print(title)
+    print(format_table(rows, columns))
+    if args.json:
+        args.json.write_text(json.dumps([{"row": r.key, "label": r.label,
+                                          "changes": r.changes, "cells": r.cells}
+                                         for r in rows], indent=1))
+    return 0
+
+
+def _measure_splits(args: argparse.Namespace, rows: list[Row]) -> tuple[list[str], str]:
+    """Train on one frame range, score on the other, for each split and seed."""
     from finetrack_ros.mot_cut import parse_frame_range
 
     if not (args.seq / "gt" / "gt.txt").is_file():
@@ -109,25 +143,40 @@ def run(args: argparse.Namespace) -> int:
         if not sep:
             raise ValueError(f"--splits {text}: expected TRAIN:SCORE, e.g. 1-200:201-397")
         splits.append(Split(parse_frame_range(train), parse_frame_range(test)))
-    rows = [Row(key, *ROWS[key]) for key in args.rows]
-    rows += [parse_custom_row(text) for text in args.custom_rows]
-    torch.set_num_threads(1)  # the same figures on a busy CPU
-    cv2.setNumThreads(1)
     args.work.mkdir(parents=True, exist_ok=True)
+    networks = train_networks(args, [(split, seed) for split in splits for seed in args.seeds])
     with tempfile.TemporaryDirectory(prefix="finetrack_bench_defaults_") as tmp:
         for split in splits:
             scored = cut(args.seq, split.test, Path(tmp))
             for seed in args.seeds:
-                network = trained_network(args, split, seed)
-                measure_network(rows, split, scored, network, args.overrides)
-    print(f"{args.seq.name}: Re-ID {args.config.name}, seeds {' '.join(map(str, args.seeds))}; "
-          "cells mean ± sd over the networks, IDSW per network")
-    print(format_table(rows, [s.name for s in splits]))
-    if args.json:
-        args.json.write_text(json.dumps([{"row": r.key, "label": r.label,
-                                          "changes": r.changes, "cells": r.cells}
-                                         for r in rows], indent=1))
-    return 0
+                measure_network(rows, split.name, [scored], networks[split.name, seed],
+                                args.overrides)
+    title = (f"{args.seq.name}: Re-ID {args.config.name}, seeds "
+             f"{' '.join(map(str, args.seeds))}; cells mean ± sd over the networks, IDSW per "
+             "network")
+    return [s.name for s in splits], title
+
+
+def _measure_scenes(args: argparse.Namespace, rows: list[Row]) -> tuple[list[str], str]:
+    """Track generated scenes with the given networks; one column, the mean over scenes."""
+    from dataclasses import replace
+
+    from finetrack_ros.sim import SceneConfig, write_sequence
+
+    if not args.reid:
+        raise ValueError("--sim-seeds needs --reid: the network(s) to track the scenes with")
+    for network in args.reid:
+        if not network.is_file():
+            raise FileNotFoundError(f"--reid {network}: no such file")
+    name = f"scenes {' '.join(map(str, args.sim_seeds))}"
+    with tempfile.TemporaryDirectory(prefix="finetrack_bench_defaults_") as tmp:
+        scenes = [write_sequence(Path(tmp) / f"SIM-{seed}", replace(SceneConfig(), seed=seed),
+                                 progress=False) for seed in args.sim_seeds]
+        for network in args.reid:
+            measure_network(rows, name, scenes, network, args.overrides)
+    title = (f"generated scenes {' '.join(map(str, args.sim_seeds))}: Re-ID "
+             f"{', '.join(map(str, args.reid))}; HOTA / IDF1 mean over scenes, IDSW summed")
+    return [name], title
 
 
 def parse_custom_row(text: str) -> Row:
@@ -154,22 +203,41 @@ def cut(seq: Path, frames: tuple[int, int], where: Path) -> Path:
     return out if out.is_dir() else cut_sequence(seq, out, *frames)
 
 
-def trained_network(args: argparse.Namespace, split: Split, seed: int) -> Path:
-    """Return the network of ``split`` and ``seed`` in ``--work``, training it if missing."""
-    run_dir = args.work / f"reid-{split.train[0]}-{split.train[1]}-seed{seed}"
-    network = run_dir / "reid.pt"
-    if network.is_file():
-        return network
+def network_path(work: Path, split: Split, seed: int) -> Path:
+    return work / f"reid-{split.train[0]}-{split.train[1]}-seed{seed}" / "reid.pt"
+
+
+def train_networks(args: argparse.Namespace, runs: list[tuple[Split, int]]) -> dict:
+    """Return ``{(split name, seed): reid.pt}``, training (``--jobs`` at a time) what is missing."""
+    from tqdm import tqdm
+
+    networks = {(split.name, seed): network_path(args.work, split, seed) for split, seed in runs}
+    missing = [(split, seed) for split, seed in runs if not networks[split.name, seed].is_file()]
+    running: list[tuple[subprocess.Popen, Path]] = []  # (process, its log)
+    with tqdm(total=len(missing), desc="train-reid", unit="net", disable=not missing) as bar:
+        while missing or running:
+            while missing and len(running) < max(args.jobs, 1):
+                split, seed = missing.pop(0)
+                running.append(_start_training(args, split, seed))
+            proc, log = running.pop(0)
+            if proc.wait() != 0:
+                raise RuntimeError(f"train-reid failed (exit {proc.returncode}): "
+                                   f"{log.read_text()[-500:].strip()} (log: {log})")
+            bar.update()
+    return networks
+
+
+def _start_training(args: argparse.Namespace, split: Split, seed: int):
+    run_dir = network_path(args.work, split, seed).parent
     data = cut(args.seq, split.train, args.work)
     command = [sys.executable, "-m", "finetrack_ros.cli", "train-reid", "--data", str(data),
                "--out", str(run_dir), "--config", str(args.config), "--set", f"seed={seed}",
-               "--overwrite"]
-    print(f"training {run_dir.name} ...", flush=True)
-    proc = subprocess.run(command, env={**os.environ, "OMP_NUM_THREADS": "1"},
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"train-reid for {run_dir} failed: {proc.stderr.strip()[-500:]}")
-    return network
+               "--overwrite", *[a for item in args.train_overrides for a in ("--set", item)]]
+    log = args.work / f"{run_dir.name}.log"
+    with open(log, "w") as out:  # the child keeps its own handle
+        proc = subprocess.Popen(command, env={**os.environ, "OMP_NUM_THREADS": "1"},
+                                stdout=out, stderr=subprocess.STDOUT)
+    return proc, log
 
 
 def row_tracker(base_overrides: dict, changes: Optional[dict], overrides: list[str],
@@ -184,22 +252,28 @@ def row_tracker(base_overrides: dict, changes: Optional[dict], overrides: list[s
     return config
 
 
-def measure_network(rows: list[Row], split: Split, scored: Path, network: Path,
+def measure_network(rows: list[Row], column: str, scenes: list[Path], network: Path,
                     overrides: list[str]) -> None:
-    """Track ``scored`` with every row (one network); append each row's scores."""
+    """Track ``scenes`` with every row (one network); append each row's scores to ``column``.
+
+    A row's cell is the mean HOTA / AssA / IDF1 over the scenes and their summed IDSW.
+    """
     from finetrack_ros.bench.identity import score
 
     features = CachedExtractor()
     for row in rows:
-        if row.changes is None and split.name in row.cells and len(row.cells[split.name]):
-            row.cells[split.name].append(row.cells[split.name][0])  # no network: same result
+        if row.changes is None and len(row.cells.get(column, [])):
+            row.cells[column].append(row.cells[column][0])  # no network: the same result
             continue
-        out = scored.parent / f"{row.key}-{network.parent.name}.txt"
-        track(scored, None if row.changes is None else network, row, overrides, features, out)
-        metrics = score(scored, out)
-        cell = {m: float(metrics[m]) * 100.0 for m in METRICS}
-        cell["IDSW"] = float(metrics["IDSW"])
-        row.cells.setdefault(split.name, []).append(cell)
+        scores = []
+        for scene in scenes:
+            out = scene.parent / f"{row.key}-{network.parent.name}-{scene.name}.txt"
+            track(scene, None if row.changes is None else network, row, overrides, features,
+                  out)
+            scores.append(score(scene, out))
+        cell = {m: float(np.mean([s[m] for s in scores])) * 100.0 for m in METRICS}
+        cell["IDSW"] = float(sum(s["IDSW"] for s in scores))
+        row.cells.setdefault(column, []).append(cell)
 
 
 def track(seq: Path, network: Optional[Path], row: Row, overrides: list[str],

@@ -29,9 +29,10 @@ import numpy as np
 HELP = ("Identity features (issue 14): HOTA / AssA / IDF1 / IDSW / ms per frame of IoU only, "
         "the paper and each feature of ours, on a MOT sequence or generated scenes.")
 
-# Everything of ours off: the paper's association (and ByteTrack's for IoU only).
+# Everything of ours off: the paper's association (and ByteTrack's for IoU only), with
+# ByteTrack's track memory (track_buffer frames), as when these rows were chosen (issue 14).
 FEATURES_OFF = {"part_weighting": "none", "gallery_seconds": 0.0, "camera_motion": "none",
-                "relink_thresh": 0.0, "reid_skip_iou": 0.0}
+                "relink_thresh": 0.0, "reid_skip_iou": 0.0, "lost_track_seconds": 0.0}
 # The value(s) each feature row turns on. relink: the demo's values (chosen on seeds
 # 9001-9003); gallery: chosen on seeds 9001-9003 (weights/README.md, "Identity features").
 FEATURE_VALUES = {
