@@ -107,7 +107,7 @@ def _sets_use_appearance(config_path, overrides: list[str]) -> bool:
 
     from finetrack_ros.tracker.config import tracker_section
 
-    data = yaml.safe_load(open(config_path)) or {}  # read (and checked) by split_overrides
+    data = yaml.safe_load(Path(config_path).read_text()) or {}  # checked by split_overrides
     return "use_appearance" in tracker_section(data)
 
 
