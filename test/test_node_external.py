@@ -171,3 +171,22 @@ def test_tracker_thresholds_change_at_run_time_others_do_not(rclpy_node, link): 
     assert not rejected.successful and "configure" in rejected.reason
     out_of_range, = set_parameters(rclpy_node, {"tracker.track_thresh": 1.5})
     assert not out_of_range.successful
+
+
+def test_label_info_grows_with_a_learnt_class_name(rclpy_node, link):  # noqa: F811
+    from rclpy.qos import DurabilityPolicy, QoSProfile
+    from vision_msgs.msg import LabelInfo
+
+    latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+    label_info = MessageCollector(rclpy_node, LabelInfo, f"{NODE}/label_info", latched)
+    label_info.wait_for_count(1)
+    image = image_msg(4000)
+    reply = send_frame(rclpy_node, link, image, detections_msg(image.header, boxes_at(0),
+                                                               class_name="forklift"))
+    assert reply.detections[0].results[0].hypothesis.class_id == "forklift"
+    infos = label_info.wait_for(
+        lambda msgs: any("forklift" in [c.class_name for c in m.class_map] for m in msgs),
+        what="a LabelInfo naming the learnt class")
+    learnt = [m for m in infos if "forklift" in [c.class_name for c in m.class_map]][0]
+    names = {c.class_id: c.class_name for c in learnt.class_map}
+    assert names[0] == "person" and names[len(names) - 1] == "forklift"

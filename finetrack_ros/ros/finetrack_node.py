@@ -130,6 +130,7 @@ class FineTrackNode(Node):
         self.configured = False
         self.frames_in = 0
         self.frames_out = 0
+        self.labels_published = 0  # class names in the last ~/label_info
         # /diagnostics from the start: an operator also sees why configure failed
         self.health = HealthReporter(self, self._counters, self.param)
 
@@ -222,10 +223,7 @@ class FineTrackNode(Node):
             # raw: read from the bytes (detection_cdr), not as one Python object per box
             self.inputs.append(self.create_subscription(
                 Detection2DArray, "detections", self._on_detections, det_qos, raw=True))
-        threshold = 0.0 if self.param("external_detections") else self.param("detector.conf")
-        header = messages.make_header(rclpy_type, self.get_clock().now().nanoseconds, "")
-        self.outputs["label_info"].publish(messages.label_info_msg(
-            rclpy_type, header, self.frames.classes.names, threshold))
+        self._publish_label_info()
         self.frames_in = 0
         self.health.activated(sub.topic_name)
         self.no_image_timer = self.create_timer(
@@ -233,6 +231,15 @@ class FineTrackNode(Node):
             clock=Clock(clock_type=ClockType.STEADY_TIME))
         self.get_logger().info(f"active: listening on {sub.topic_name}")
         return result
+
+    def _publish_label_info(self) -> None:
+        """~/label_info with every class name known now (external detections add names)."""
+        threshold = 0.0 if self.param("external_detections") else self.param("detector.conf")
+        header = messages.make_header(rclpy_type, self.get_clock().now().nanoseconds, "")
+        names = self.frames.classes.names
+        self.outputs["label_info"].publish(messages.label_info_msg(rclpy_type, header, names,
+                                                                   threshold))
+        self.labels_published = len(names)
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Unsubscribe → inactive; the tracker keeps its tracks."""
@@ -349,6 +356,8 @@ class FineTrackNode(Node):
 
     def _publish(self, tracked: TrackedFrame) -> None:
         header, tracks, pubs = tracked.header, tracked.tracks, self.outputs
+        if len(self.frames.classes.names) != self.labels_published:  # a class name learnt
+            self._publish_label_info()
         name = self.frames.classes.name
         pubs["tracks"].publish(messages.tracks_to_detection_array(rclpy_type, header, tracks,
                                                                   name))
