@@ -122,7 +122,7 @@ def is_onnx_path(path: Union[str, Path, None]) -> bool:
 class TorchRunner:
     """Run a torch module, in eval mode, in the options' precision and layout.
 
-    The module is converted in place: give it a copy the caller does not use otherwise. On
+    The module is converted in place (:func:`runner_module` says when to copy it). On
     the CPU the weights and inputs are channels-last (oneDNN's fast convolution layout:
     YOLOX-s 480x640 fp32 75 → 54 ms on this 2-core Zen 4, bf16 35 ms).
     """
@@ -239,11 +239,26 @@ def load_onnx_network(path: Union[str, Path], network: str, options: InferenceOp
     return runner
 
 
+def runner_module(module: nn.Module, options: InferenceOptions, fuse: bool = False
+                  ) -> nn.Module:
+    """Return what a runner may convert: ``module`` where that changes no value, else a copy.
+
+    A torch fp32 runner only puts the weights in eval mode and channels-last (same values,
+    so the caller's module stays usable and is held once); onnxruntime exports a copy of its
+    own. Fusing BatchNorm (``fuse``) or another dtype would change the caller's network:
+    those get a deep copy, so ``.model`` stays trainable and exportable as it was.
+    """
+    if options.backend == "torch" and (fuse or options.torch_dtype != torch.float32
+                                       or options.compile):
+        return copy.deepcopy(module)
+    return module
+
+
 def make_runner(module: nn.Module, options: InferenceOptions, example: torch.Tensor,
                 input_name: str, output_names: tuple[str, ...], parameter: str) -> Runner:
     """Build the runner of a torch network (a ``.pth`` checkpoint) for ``options``.
 
-    ``module`` is the runner's own copy (torch converts it in place).
+    ``module`` is converted in place by torch: pass :func:`runner_module`'s choice.
 
     torch runs the module; onnxruntime exports it in memory first (fp32 only: int8 needs a
     calibrated file, which :func:`load_onnx_network` opens). The export needs the ``onnx``

@@ -295,3 +295,22 @@ def test_precision_choices_are_checked_where_they_cannot_run():
         InferenceOptions(backend="onnxruntime", device="cuda")
     with pytest.raises(ValueError, match="parameter 'precision' = 'fp8'"):
         InferenceOptions(precision="fp8")
+
+
+# --- each network held once where the runner changes no value --------------------------------
+def test_torch_fp32_runner_runs_the_callers_network_others_a_copy() -> None:
+    extractor = FeatureExtractor.load(REID, "cpu", inference=FP32)
+    assert extractor.runner.module.model is extractor.model  # held once
+    bf16 = FeatureExtractor.load(REID, "cpu", inference=BF16)
+    assert bf16.runner.module.model is not bf16.model
+    assert next(bf16.model.parameters()).dtype == torch.float32  # .model stays as it was
+    detector = YOLOXDetector(DETECTOR, "auto", input_size=INPUT_HW, inference=FP32)
+    assert detector.runner.module is not detector.model  # fused: a copy
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in detector.model.modules())
+    frame = np.full((120, 160, 3), 90, np.uint8)
+    boxes = np.array([[10, 10, 50, 110]], np.float32)
+    before = extractor(frame, boxes)
+    with torch.no_grad():
+        next(extractor.model.parameters()).mul_(0.5)  # "training"
+    extractor.refresh()
+    assert not np.allclose(extractor(frame, boxes), before)

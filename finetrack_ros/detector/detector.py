@@ -9,7 +9,6 @@ weights (training), call :meth:`YOLOXDetector.refresh`.
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
 import warnings
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from finetrack_ros.inference import (
     is_onnx_path,
     load_onnx_network,
     make_runner,
+    runner_module,
 )
 from finetrack_ros.inference import describe as describe_inference
 from finetrack_ros.structures import Detections
@@ -158,8 +158,9 @@ class YOLOXDetector:
         """The callable that runs the network: ``(B, 3, H, W) → ((B, A, 5 + C),)``."""
         if self._runner is None:
             options = self.config.inference
-            model = copy.deepcopy(self.model).eval()
-            if options.fuse and options.backend == "torch":  # ONNX Runtime fuses by itself
+            fuse = options.fuse and options.backend == "torch"  # ONNX Runtime fuses by itself
+            model = runner_module(self.model, options, fuse).eval()
+            if fuse:
                 fuse_conv_bn(model)
             example = torch.zeros(1, 3, *self.config.preprocess.input_size)
             self._runner = make_runner(model, options, example, "images", ("predictions",),

@@ -7,7 +7,6 @@ The one call the tracking side needs (docs/architecture.md):
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
 import logging
 from pathlib import Path
@@ -23,6 +22,7 @@ from finetrack_ros.inference import (
     is_onnx_path,
     load_onnx_network,
     make_runner,
+    runner_module,
 )
 
 from .config import ReIDConfig
@@ -48,9 +48,9 @@ class FeatureExtractor:
     """Runs ``FineTrackReID`` on the boxes of a frame.
 
     Args:
-        model: the network; it is moved to ``device`` and put in eval mode, and runs as a
-            copy (in the options' precision and layout): call :meth:`refresh` after changing
-            its weights. None with ``onnx_path``.
+        model: the network; it is moved to ``device`` and put in eval mode; the runner runs
+            it (torch fp32, channels-last in place) or a copy (other precisions): call
+            :meth:`refresh` after changing its weights. None with ``onnx_path``.
         device: torch device string or object (crops are made there).
         batch_size: crops per forward pass; bounds memory for frames with many boxes.
         inference: backend / precision / threads (:mod:`finetrack_ros.inference`); its
@@ -118,7 +118,7 @@ class FeatureExtractor:
         """The callable that runs the network: crops → (embeddings, masks)."""
         if self._runner is None:
             crop_h, crop_w = self.config.crop_size
-            model = EmbeddingsAndMasks(copy.deepcopy(self.model))  # .model stays as it is
+            model = EmbeddingsAndMasks(runner_module(self.model, self.options))
             self._runner = make_runner(model, self.options,
                                        torch.zeros(2, 3, crop_h, crop_w), "crops",
                                        ("embeddings", "masks"), "reid.checkpoint")
