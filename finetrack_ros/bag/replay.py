@@ -8,7 +8,10 @@ detections are paired as the node pairs them. Outputs MOTChallenge results (fram
 image index) and optionally a bag with ``/finetrack/tracks`` (vision_msgs/Detection2DArray),
 ``/finetrack/tracked_objects`` (finetrack_ros/TrackedObjectArray) and
 ``/finetrack/annotated_image`` (sensor_msgs/Image), each stamped (header and receive time)
-like its input image: the node's ``~/...`` topics, message for message.
+like its input image: the node's ``~/...`` topics, message for message. With a
+:class:`~finetrack_ros.bag.world.BagWorldConfig` the bag's camera_info, /tf_static and /tf give
+each row wx, wy, wz (ground frame) and the output bag ``/finetrack/tracks_3d``
+(vision_msgs/Detection3DArray in the target frame), as the node's ``~/tracks_3d``.
 """
 from __future__ import annotations
 
@@ -20,12 +23,19 @@ from typing import Optional
 from finetrack_ros import messages as m
 from finetrack_ros.bag.bag_writer import BagWriter
 from finetrack_ros.bag.reader import IMAGE_TYPES, BagReader
-from finetrack_ros.bag.typestore import DETECTION_ARRAY_TYPE, IMAGE_TYPE, TRACKED_OBJECT_ARRAY_TYPE
+from finetrack_ros.bag.typestore import (
+    DETECTION3D_ARRAY_TYPE,
+    DETECTION_ARRAY_TYPE,
+    IMAGE_TYPE,
+    TRACKED_OBJECT_ARRAY_TYPE,
+)
+from finetrack_ros.bag.world import BagWorld, BagWorldConfig
 from finetrack_ros.frame_path import FrameOptions, FramePath, TrackedFrame
 from finetrack_ros.mot import write_results
 from finetrack_ros.offline import OfflineSummary, bag_inputs, track_offline, warn
 from finetrack_ros.outputs import atomic_path
 from finetrack_ros.visualization import TrailHistory, draw_tracks
+from finetrack_ros.world.outputs import detection3d_array_msg
 
 
 @dataclass
@@ -35,6 +45,7 @@ class ReplayTopics:
     tracks: str = "/finetrack/tracks"
     tracked_objects: str = "/finetrack/tracked_objects"
     annotated_image: str = "/finetrack/annotated_image"
+    tracks_3d: str = "/finetrack/tracks_3d"
 
 
 def bag_fps(bag: BagReader, image_topic: str) -> Optional[float]:
@@ -46,14 +57,21 @@ def bag_fps(bag: BagReader, image_topic: str) -> Optional[float]:
 
 
 class OutBag:
-    """Writes each tracked frame as the node publishes it (tracks, objects, annotated image)."""
+    """Writes each tracked frame as the node publishes it (tracks, objects, annotated image).
 
-    def __init__(self, writer: BagWriter, topics: ReplayTopics, frames: FramePath) -> None:
-        self.writer, self.topics, self.frames = writer, topics, frames
+    With ``world`` (written before this sink each frame) also ``tracks_3d`` on the frames
+    that had 3D, as the node publishes ``~/tracks_3d``.
+    """
+
+    def __init__(self, writer: BagWriter, topics: ReplayTopics, frames: FramePath,
+                 world: Optional[BagWorld] = None) -> None:
+        self.writer, self.topics, self.frames, self.world = writer, topics, frames, world
         self.trails = TrailHistory()
         writer.add_topic(topics.tracks, DETECTION_ARRAY_TYPE)
         writer.add_topic(topics.tracked_objects, TRACKED_OBJECT_ARRAY_TYPE)
         writer.add_topic(topics.annotated_image, IMAGE_TYPE)
+        if world is not None:
+            writer.add_topic(topics.tracks_3d, DETECTION3D_ARRAY_TYPE)
 
     def write(self, tracked: TrackedFrame) -> None:
         store, name = self.writer.store, self.frames.classes.name
@@ -71,6 +89,22 @@ class OutBag:
                                     self.trails.update(tracked.tracks))
             self.writer.write(self.topics.annotated_image, stamp,
                               m.image_msg(store, header, annotated))
+        if self.world is not None and self.world.last is not None:
+            world_header = m.make_header(store, stamp, self.world.target)
+            self.writer.write(self.topics.tracks_3d, stamp, detection3d_array_msg(
+                store, world_header, self.world.last, tracked.tracks, name,
+                self.world.config.shape))
+
+
+class Sinks:
+    """Several ``track_offline`` sinks, written in order (the world before the output bag)."""
+
+    def __init__(self, *sinks) -> None:
+        self.sinks = [s for s in sinks if s is not None]
+
+    def write(self, tracked: TrackedFrame) -> None:
+        for sink in self.sinks:
+            sink.write(tracked)
 
 
 def replay_bag(
@@ -85,6 +119,7 @@ def replay_bag(
     options: FrameOptions = FrameOptions(),
     sync_queue_size: int = 10,
     progress: bool = True,
+    world: Optional[BagWorldConfig] = None,
 ) -> OfflineSummary:
     """Run every image of a bag through ``pipeline`` (a :class:`TrackingPipeline`).
 
@@ -99,16 +134,23 @@ def replay_bag(
         out_storage: "mcap" or "sqlite3" for ``out_bag``.
         options: what is published (LOST tracks, embeddings) and the stamp reset rule, as
             the node's parameters of the same names.
+        world: 3D from the bag's camera_info and tf: rows get wx, wy, wz and the output bag
+            ``tracks_3d``; the :class:`BagWorld` is ``summary.world``.
     """
     frames = FramePath(pipeline, options, report=warn)
     with BagReader(bag_path) as bag:
         bag.require_topic(image_topic, IMAGE_TYPES)
         total = bag.count(image_topic)
+        in_world = BagWorld.from_bag(bag, world, warn) if world is not None else None
         sink = BagWriter(out_bag, out_storage) if out_bag else nullcontext()
         with sink as writer:
-            out = OutBag(writer, topics or ReplayTopics(), frames) if out_bag else None
+            out = OutBag(writer, topics or ReplayTopics(), frames, in_world) if out_bag else None
             inputs = bag_inputs(bag, image_topic, detections_topic or None, sync_queue_size)
-            summary = track_offline(inputs, frames, total, Path(bag_path).name, out, progress)
+            summary = track_offline(inputs, frames, total, Path(bag_path).name,
+                                    Sinks(in_world, out), progress)
+    if in_world is not None:
+        summary.rows = in_world.join(summary.rows)
+        summary.world = in_world  # what 3D did, for the caller's line (BagWorld.line)
     if out_txt is not None:
         with atomic_path(out_txt) as tmp:
             write_results(tmp, summary.rows)

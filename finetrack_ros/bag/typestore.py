@@ -21,9 +21,12 @@ IMAGE_TYPE = "sensor_msgs/msg/Image"
 COMPRESSED_IMAGE_TYPE = "sensor_msgs/msg/CompressedImage"
 CAMERA_INFO_TYPE = "sensor_msgs/msg/CameraInfo"
 DETECTION_ARRAY_TYPE = "vision_msgs/msg/Detection2DArray"
+DETECTION3D_ARRAY_TYPE = "vision_msgs/msg/Detection3DArray"
+TF_MESSAGE_TYPE = "tf2_msgs/msg/TFMessage"
 TRACKED_OBJECT_ARRAY_TYPE = "finetrack_ros/msg/TrackedObjectArray"
 
-# vision_msgs 4.x, only the messages the 2-D pipeline uses (and what they depend on).
+# vision_msgs 4.x, only the messages the 2-D pipeline and ~/tracks_3d use (and what they
+# depend on); the 3-D texts are those of ci/underlay/vision_msgs.
 VISION_MSGS_DEFS: dict[str, str] = {
     "Point2D": """\
 # Represents a 2-D point in pixel coordinates.
@@ -78,6 +81,38 @@ string id
 std_msgs/Header header
 # A list of the detected proposals.
 vision_msgs/Detection2D[] detections
+""",
+    "BoundingBox3D": """\
+# A 3-D bounding box that may be positioned and rotated about its center (6 DOF).
+# All values are in metres, in the frame of the message that holds the box.
+
+# Position and orientation of the box center.
+geometry_msgs/Pose center
+
+# Full size of the box along its own x, y and z axes (metres), about its center pose.
+geometry_msgs/Vector3 size
+""",
+    "Detection3D": """\
+# One 3-D detection: class hypotheses and the box around the object.
+
+std_msgs/Header header
+
+# Class hypotheses; classes not listed have score 0. May be empty.
+vision_msgs/ObjectHypothesisWithPose[] results
+
+# Box around the object, metres.
+vision_msgs/BoundingBox3D bbox
+
+# Identity of the object, kept across messages by a tracker; may be empty.
+string id
+""",
+    "Detection3DArray": """\
+# The 3-D detections of one input (frame, scan), for a multi-object 3-D detector or tracker.
+
+std_msgs/Header header
+
+# The detections; may be empty.
+vision_msgs/Detection3D[] detections
 """,
 }
 

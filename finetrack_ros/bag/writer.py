@@ -4,7 +4,10 @@ Topics written (names are :class:`BagTopics` defaults):
 
 * ``/camera/image_raw`` (sensor_msgs/Image, bgr8) or ``/camera/image_raw/compressed``
   (sensor_msgs/CompressedImage, JPEG), one per frame;
-* ``/camera/camera_info`` (sensor_msgs/CameraInfo, image size only), one per frame;
+* ``/camera/camera_info`` (sensor_msgs/CameraInfo, image size only), one per frame; with a
+  ``camera_calibration_parsers`` YAML (``camera``) its calibration (K, D, distortion model,
+  R = I, P = [K | 0]), and one ``/tf_static`` (tf2_msgs/TFMessage) at the first stamp with the
+  file's ``world_from_camera`` as ``world`` → ``camera`` (the ground is z = 0 of ``world``);
 * ``/ground_truth`` (vision_msgs/Detection2DArray) from ``gt/gt.txt`` when present: every row,
   ``Detection2D.id`` = the MOT id, ``class_id`` = the MOT class name (:data:`MOT_CLASSES`),
   ``score`` = the MOT ``conf`` column (0 = ignore region);
@@ -29,6 +32,7 @@ from finetrack_ros.bag.typestore import (
     COMPRESSED_IMAGE_TYPE,
     DETECTION_ARRAY_TYPE,
     IMAGE_TYPE,
+    TF_MESSAGE_TYPE,
 )
 from finetrack_ros.mot import open_sequence, read_mot_txt
 
@@ -52,6 +56,8 @@ class BagTopics:
     ground_truth: str = "/ground_truth"
     detections: str = "/detections"
     camera_frame_id: str = "camera"  # header.frame_id of every message
+    tf_static: str = "/tf_static"
+    world_frame_id: str = "world"  # parent of camera_frame_id on /tf_static (with a camera)
 
 
 @dataclass
@@ -108,6 +114,48 @@ def _rows_by_frame(rows: np.ndarray | None, length: int) -> list | None:
     return [rows[frames == f] for f in range(1, length + 1)]
 
 
+def calibrated_camera_info(store, header, camera) -> object:
+    """sensor_msgs/CameraInfo of a :class:`~finetrack_ros.world.CameraModel` (R = I, P = [K|0])."""
+    info = m.camera_info_msg(store, header, camera.width, camera.height)
+    info.k = camera.k.reshape(-1).astype(np.float64)
+    info.d = camera.d.astype(np.float64)
+    info.distortion_model = camera.distortion_model
+    info.r = np.eye(3).reshape(-1)
+    info.p = np.hstack([camera.k, np.zeros((3, 1))]).reshape(-1)
+    return info
+
+
+def tf_static_msg(store, header, child_frame_id: str, pose) -> object:
+    """tf2_msgs/TFMessage with one transform: ``header.frame_id`` ← ``child_frame_id``."""
+    from scipy.spatial.transform import Rotation
+
+    cls = store.types
+    x, y, z = map(float, pose.translation)
+    qx, qy, qz, qw = map(float, Rotation.from_matrix(pose.rotation).as_quat())
+    transform = cls["geometry_msgs/msg/Transform"](
+        translation=cls["geometry_msgs/msg/Vector3"](x=x, y=y, z=z),
+        rotation=cls["geometry_msgs/msg/Quaternion"](x=qx, y=qy, z=qz, w=qw))
+    stamped = cls["geometry_msgs/msg/TransformStamped"](
+        header=header, child_frame_id=child_frame_id, transform=transform)
+    return cls[TF_MESSAGE_TYPE](transforms=[stamped])
+
+
+def _load_camera(path, seq):
+    """Load the camera model and pose of ``--camera`` (image size: the sequence's if absent)."""
+    import dataclasses
+
+    from finetrack_ros.world import load_camera_yaml
+
+    camera, pose = load_camera_yaml(path)
+    if pose is None:
+        raise ValueError(f"--camera {path}: no world_from_camera (the camera's pose above the "
+                         "ground) in the file")
+    if not camera.width:
+        camera = dataclasses.replace(camera, width=seq.info.width,
+                                     height=seq.info.height)
+    return camera, pose
+
+
 def write_mot_bag(
     seq_dir: str | Path,
     out: str | Path,
@@ -115,13 +163,19 @@ def write_mot_bag(
     storage: str = "mcap",
     topics: BagTopics | None = None,
     stamps: StampConfig | None = None,
+    camera: str | Path | None = None,
 ) -> dict:
     """Write a MOTChallenge sequence as a rosbag2 folder (see the module docstring).
+
+    Args:
+        camera: a ``camera_calibration_parsers`` YAML with ``world_from_camera``: calibrated
+            camera_info and ``/tf_static`` (None: image-size-only camera_info, no tf).
 
     Returns:
         dict topic → message count.
     """
     seq, images, gt, det = _read_sequence(seq_dir)
+    calibration = _load_camera(camera, seq) if camera is not None else None
     topics, stamps = topics or BagTopics(), stamps or StampConfig()
     length = seq.info.seq_length
     gt_frames, det_frames = _rows_by_frame(gt, length), _rows_by_frame(det, length)
@@ -133,6 +187,12 @@ def write_mot_bag(
             bag.add_topic(topics.ground_truth, DETECTION_ARRAY_TYPE)
         if det_frames is not None:
             bag.add_topic(topics.detections, DETECTION_ARRAY_TYPE)
+        if calibration is not None:
+            bag.add_topic(topics.tf_static, TF_MESSAGE_TYPE)
+            start = stamps.stamp_ns(0, seq.info.frame_rate)
+            bag.write(topics.tf_static, start, tf_static_msg(
+                bag.store, m.make_header(bag.store, start, topics.world_frame_id),
+                topics.camera_frame_id, calibration[1]))
         for i, image_path in enumerate(tqdm(images, desc=f"bag {seq.name}", unit="frame")):
             frame = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
             if frame is None:
@@ -140,9 +200,13 @@ def write_mot_bag(
             stamp = stamps.stamp_ns(i, seq.info.frame_rate)
             header = m.make_header(bag.store, stamp, topics.camera_frame_id)
             make_image = m.compressed_image_msg if compressed else m.image_msg
+            if calibration is not None:  # before the image: a node's 3D has it first
+                bag.write(topics.camera_info, stamp,
+                          calibrated_camera_info(bag.store, header, calibration[0]))
             bag.write(image_topic, stamp, make_image(bag.store, header, frame))
-            info = m.camera_info_msg(bag.store, header, frame.shape[1], frame.shape[0])
-            bag.write(topics.camera_info, stamp, info)
+            if calibration is None:
+                info = m.camera_info_msg(bag.store, header, frame.shape[1], frame.shape[0])
+                bag.write(topics.camera_info, stamp, info)
             if gt_frames is not None:
                 bag.write(topics.ground_truth, stamp, _gt_array(bag.store, header, gt_frames[i]))
             if det_frames is not None:

@@ -15,6 +15,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          "(images, camera_info, /ground_truth, /detections)")
     mot.add_argument("seq", help="sequence folder with seqinfo.ini and img1/")
     mot.add_argument("out", help="bag folder to create (must not exist, see --overwrite)")
+    mot.add_argument("--camera", help="camera_calibration_parsers YAML with world_from_camera: "
+                     "calibrated camera_info and /tf_static world -> camera (for track "
+                     "--camera-info-topic and the node's 3D with world.ground_frame world)")
     _add_common(mot)
 
     video = sub.add_parser("from-video", help="video file -> bag (images, camera_info)")
@@ -46,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     check_output(args.out, kind=DIRECTORY, overwrite=args.overwrite, option="bag output")
     with atomic_path(args.out) as tmp:  # the old bag stays until the new one is complete
         if args.bag_command == "from-mot":
-            counts = write_mot_bag(args.seq, tmp, args.compressed, args.storage)
+            counts = write_mot_bag(args.seq, tmp, args.compressed, args.storage,
+                                   camera=args.camera)
         else:
             counts = write_video_bag(args.file, tmp, args.fps, args.compressed, args.storage)
     _print_counts(args.out, counts)

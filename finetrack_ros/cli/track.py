@@ -43,9 +43,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="MOT folder: camera_calibration_parsers YAML with "
                              "world_from_camera; results get wx, wy, wz (2DMOT2015 layout): "
                              "each person's ground position in metres")
+    parser.add_argument("--camera-info-topic", metavar="TOPIC",
+                        help="bag input: 3D from the bag itself: this sensor_msgs/CameraInfo "
+                             "topic ('auto': the bag's only one) and /tf_static + /tf, the "
+                             "camera pose world.ground_frame <- the image frame at each image "
+                             "stamp (--set world.ground_frame=world for bags of bag from-mot "
+                             "--camera); results get wx, wy, wz, --out-bag also tracks_3d")
     parser.add_argument("--world", choices=["filtered", "projected"], default="filtered",
-                        help="with --camera: the ground filter's positions, or each track "
-                             "box's bottom centre projected as it is (the naive answer)")
+                        help="with --camera or --camera-info-topic: the ground filter's "
+                             "positions, or each track box's bottom centre projected as it "
+                             "is (the naive answer)")
     add_overwrite_argument(parser)
 
 
@@ -55,8 +62,11 @@ def run(args: argparse.Namespace) -> int:
 
     bag = is_bag(args.path)
     if args.camera is not None and bag:
-        raise ValueError(f"--camera {args.camera}: only for a MOT folder (a bag's "
-                         "camera_info and tf are not read yet)")
+        raise ValueError(f"--camera {args.camera}: only for a MOT folder (a bag brings its "
+                         "own: --camera-info-topic TOPIC or auto)")
+    if args.camera_info_topic is not None and not bag:
+        raise ValueError(f"--camera-info-topic {args.camera_info_topic}: only for a bag "
+                         "(a MOT folder: --camera camera.yaml)")
     name = bag_folder(args.path).name if bag else args.path.name
     out = check_output(args.out or Path("results") / f"{name}.txt", overwrite=args.overwrite)
     if args.out_bag is not None:
@@ -178,6 +188,15 @@ def _track_bag(args, tracker, params: dict, out: Path):
         if fps is not None:
             tracker = tracker.replace({"frame_rate": fps})
     pipeline, options = _pipeline(args, tracker, params)
-    return replay_bag(bag_path, pipeline, out, args.image_topic, args.detections_topic,
-                      args.out_bag, options=options,
-                      sync_queue_size=params.get("sync_queue_size", 10))
+    world = None
+    if args.camera_info_topic is not None:
+        from finetrack_ros.bag.world import BagWorldConfig
+
+        world = BagWorldConfig.from_params(params, args.camera_info_topic,
+                                           args.world == "filtered")
+    summary = replay_bag(bag_path, pipeline, out, args.image_topic, args.detections_topic,
+                         args.out_bag, options=options,
+                         sync_queue_size=params.get("sync_queue_size", 10), world=world)
+    if world is not None:
+        print(summary.world.line())
+    return summary
