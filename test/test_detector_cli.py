@@ -1,13 +1,19 @@
 """``finetrack detect``: MOTChallenge det.txt from image folders, sequences and videos."""
 from __future__ import annotations
 
+import argparse
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
 import torch
 
 from finetrack_ros.cli import main
+from finetrack_ros.cli.detect import add_arguments, build_detector
 from finetrack_ros.detector import build_yolox
+
+DEMO_DETECTOR = Path(__file__).resolve().parents[1] / "weights" / "detector_nano_demo.pth"
 
 
 @pytest.fixture(scope="module")
@@ -94,3 +100,15 @@ def test_classes_outside_the_model_are_refused(tmp_path, confident_nano, capsys)
     folder = _images(tmp_path / "frames", count=1)
     assert _detect(folder, tmp_path / "d.txt", confident_nano, "--classes", "0,5") == 2
     assert "--classes [5]" in capsys.readouterr().err
+
+
+def test_shipped_nano_checkpoint_describes_itself(tmp_path) -> None:
+    """No --model-size: the demo checkpoint's own size, classes and input (detector.size auto)."""
+    folder = _images(tmp_path / "img", count=2)
+    flags = [str(folder), "--detector", str(DEMO_DETECTOR), "--out", str(tmp_path / "det.txt")]
+    assert main(["detect", *flags]) == 0  # refused before: "it looks like YOLOX-nano"
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    config = build_detector(parser.parse_args(flags)).config
+    assert (config.size, config.num_classes, config.preprocess.input_size) == ("nano", 1,
+                                                                               (256, 320))

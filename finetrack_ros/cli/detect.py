@@ -33,12 +33,17 @@ def add_detector_arguments(parser: argparse.ArgumentParser) -> None:
                              "'finetrack export onnx' (with --backend onnxruntime)")
     parser.add_argument("--random-weights", action="store_true",
                         help="allow running without --detector, on RANDOM weights (smoke tests)")
-    parser.add_argument("--model-size", default="s", choices=["nano", "tiny", "s", "m", "l", "x"],
-                        help="YOLOX size of the checkpoint (default s)")
+    parser.add_argument("--model-size", default="auto",
+                        choices=["auto", "nano", "tiny", "s", "m", "l", "x"],
+                        help="YOLOX size of the checkpoint; auto (default, as the node's "
+                             "detector.size): the size, classes and input the checkpoint "
+                             "describes or its weights show (s with --random-weights)")
     parser.add_argument("--num-classes", type=int, default=1,
-                        help="classes of the checkpoint: 1 for ByteTrack MOT, 80 for COCO")
+                        help="classes of the checkpoint: 1 for ByteTrack MOT, 80 for COCO "
+                             "(with --model-size auto, the checkpoint's own count wins)")
     parser.add_argument("--input-size", type=parse_hw, default=None, metavar="HxW",
-                        help="network input, multiples of 32 (default: the size's test size, "
+                        help="network input, multiples of 32 (default: the size the "
+                             "checkpoint was trained at, else the size's test size, "
                              "608x1088 for nano/tiny/s, 800x1440 for m/l/x)")
     parser.add_argument("--raw-bgr", action="store_true",
                         help="raw BGR 0-255 input (official YOLOX >= 0.2 checkpoints); "
@@ -74,6 +79,7 @@ def build_detector(args: argparse.Namespace, **overrides):
     import warnings
 
     from finetrack_ros.detector import SIZES, YOLOXDetector
+    from finetrack_ros.detector.checkpoint import AUTO_SIZE
     from finetrack_ros.inference import is_onnx_path
 
     if args.detector is None and not args.random_weights:
@@ -82,8 +88,13 @@ def build_detector(args: argparse.Namespace, **overrides):
     if args.detector is None:
         print("WARNING: no --detector given: using RANDOM weights, detections are meaningless",
               file=sys.stderr)
-    input_size = args.input_size or SIZES[args.model_size].test_size
-    options = dict(size=args.model_size, num_classes=args.num_classes, input_size=input_size,
+    size = args.model_size
+    if size == AUTO_SIZE and args.detector is None:
+        size = "s"  # random weights store no size: YOLOX-s, as the node
+    input_size = args.input_size
+    if input_size is None and size != AUTO_SIZE:
+        input_size = SIZES[size].test_size
+    options = dict(size=size, num_classes=args.num_classes, input_size=input_size,
                    raw_bgr=args.raw_bgr)
     if is_onnx_path(args.detector):  # the file stores its architecture and input size
         options.update(size="auto", input_size=args.input_size)

@@ -26,7 +26,7 @@ from finetrack_ros.detector.checkpoint import (
 )
 from finetrack_ros.detector.postprocess import PostprocessConfig, postprocess, unletterbox
 from finetrack_ros.detector.preprocess import PreprocessConfig, preprocess
-from finetrack_ros.detector.yolox import build_yolox
+from finetrack_ros.detector.yolox import SIZES, build_yolox
 from finetrack_ros.inference import (
     InferenceOptions,
     Runner,
@@ -71,7 +71,8 @@ class YOLOXDetector:
             weights) and ``raw_bgr`` too when the file stores it. An ONNX file stores all
             three and its input size.
         input_size: (H, W) network input, multiples of 32; None with an ONNX file takes the
-            file's.
+            file's; None with size auto: the input the checkpoint stores, else the size's
+            test size.
         conf: minimum obj·cls score kept. nms: class-aware NMS IoU threshold.
         raw_bgr: True for official YOLOX >= 0.2 checkpoints (raw BGR 0..255 input).
         device, fuse, compile: see :class:`~finetrack_ros.inference.InferenceOptions`.
@@ -103,14 +104,16 @@ class YOLOXDetector:
             size, num_classes, raw_bgr, input_size = _onnx_architecture(
                 checkpoint, self._runner.metadata, size, num_classes, input_size)
         else:
-            if input_size is None:
-                raise ValueError("detector.input_size: required for a .pth checkpoint")
             state_dict = None
             if checkpoint is not None:
                 state_dict, self.info = read_checkpoint(checkpoint)
             if self.auto:
                 size, num_classes, raw_bgr = _auto_architecture(checkpoint, self.info,
                                                                 num_classes, raw_bgr)
+                # the input it was trained at, else the size's evaluation input
+                input_size = input_size or self.info.input_size or SIZES[size].test_size
+            if input_size is None:
+                raise ValueError("detector.input_size: required for a .pth checkpoint")
             self.model = build_yolox(size, num_classes)
             if checkpoint is None:
                 warnings.warn("YOLOXDetector: no checkpoint given, using RANDOM weights",
