@@ -7,6 +7,11 @@ z = 0 of the ground frame, the camera's pose in that frame given per frame (a mo
 passes a new pose each time); the ground point updates the track's
 :class:`~finetrack_ros.world.ground_filter.GroundFilter`. A foot with no ground point (at or
 above the horizon, beyond ``max_range_m``) is counted in ``no_ground``.
+
+With a registered depth image (``depth_m``), each box with a robust depth
+(:mod:`finetrack_ros.world.depth`) is measured there instead: its upper-body point in the
+camera frame, moved into the ground frame, the person on the ground below it; a box without a
+valid depth (too few valid pixels) falls back to its foot point (counted in ``no_depth``).
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from typing import Iterable, Optional
 import numpy as np
 
 from finetrack_ros.world.camera import CameraModel, Pose, foot_pixels, ground_points
+from finetrack_ros.world.depth import DepthConfig, depth_points
 from finetrack_ros.world.ground_filter import GroundFilter, WorldConfig
 
 
@@ -43,15 +49,20 @@ class WorldStep:
     Args:
         camera: the camera's :class:`CameraModel` (``set_camera`` replaces it).
         config: :class:`WorldConfig`.
+        depth: how boxes read a depth image (:class:`DepthConfig`), when one is passed.
     """
 
-    def __init__(self, camera: Optional[CameraModel], config: WorldConfig = WorldConfig()
-                 ) -> None:
-        self.camera, self.config = camera, config
+    def __init__(self, camera: Optional[CameraModel], config: WorldConfig = WorldConfig(),
+                 depth: DepthConfig = DepthConfig()) -> None:
+        self.camera, self.config, self.depth = camera, config, depth
         self.filter = GroundFilter(config)
         self.no_ground = 0  # boxes whose foot point did not meet the ground
+        self.from_depth = 0  # boxes measured in a depth image
+        self.no_depth = 0  # boxes of a depth frame without a valid depth (foot point used)
         self.frames = 0
         self.last_ms = 0.0  # wall time of the last process() call
+        self._depth_m: Optional[np.ndarray] = None  # the frame's depth image, during process
+        self._depth_ok = np.zeros(0, bool)  # its boxes with a valid depth
 
     def set_camera(self, camera: CameraModel) -> None:
         self.camera = camera
@@ -59,16 +70,20 @@ class WorldStep:
     def reset(self) -> None:
         self.filter.reset()
 
-    def process(self, tracks: Iterable, stamp_ns: int, ground_from_camera: Pose
-                ) -> list[PersonInWorld]:
+    def process(self, tracks: Iterable, stamp_ns: int, ground_from_camera: Pose,
+                depth_m: Optional[np.ndarray] = None) -> list[PersonInWorld]:
         """One frame: ``tracks`` (``track_id``, ``observed_xyxy``, ``xyxy``) in the ground frame.
 
+        Args:
+            depth_m: (H, W) metres of a registered depth image of this frame (NaN invalid;
+                :func:`~finetrack_ros.world.depth.depth_to_metres`), or None.
         Returns one :class:`PersonInWorld` per track, in the order of ``tracks``.
         """
         if self.camera is None:
             raise ValueError("world step: no camera model yet (no CameraInfo received)")
         start = time.perf_counter()
         tracks = list(tracks)
+        self._depth_m = depth_m
         if self.config.filtered:
             out = self._filtered(tracks, stamp_ns, ground_from_camera)
         else:
@@ -80,7 +95,24 @@ class WorldStep:
     def _ground(self, boxes: np.ndarray, pose: Pose) -> tuple[np.ndarray, np.ndarray]:
         points, ok = ground_points(self.camera, pose, foot_pixels(boxes),
                                    self.config.max_range_m)
+        if self._depth_m is not None:
+            points, ok = self._with_depth(boxes, pose, points, ok)
         self.no_ground += int((~ok).sum())
+        return points, ok
+
+    def _with_depth(self, boxes: np.ndarray, pose: Pose, points: np.ndarray, ok: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """Replace the foot points of boxes with a valid depth by the point below the body."""
+        body, has_depth = depth_points(self.camera, self._depth_m, boxes, self.depth)
+        body = pose.apply(body)
+        reach = np.hypot(body[:, 0] - pose.translation[0], body[:, 1] - pose.translation[1])
+        has_depth &= reach <= self.config.max_range_m
+        self._depth_ok = has_depth
+        self.from_depth += int(has_depth.sum())
+        self.no_depth += int((~has_depth).sum())
+        points, ok = points.copy(), ok.copy()
+        points[has_depth] = body[has_depth] * [1.0, 1.0, 0.0]  # on the ground below it
+        ok |= has_depth
         return points, ok
 
     def _projected(self, tracks: list, pose: Pose) -> list[PersonInWorld]:
@@ -110,10 +142,17 @@ class WorldStep:
         return out
 
     def _noise_m(self, boxes: np.ndarray, points: np.ndarray, pose: Pose) -> np.ndarray:
-        """Ground std of each foot point: the ground step of ``foot_noise_px`` pixels down."""
+        """Ground std of each point (``foot_noise_px`` pixels down; depth: ``noise_per_m``).
+
+        A foot point's is the ground step of ``foot_noise_px`` pixels down; a point from
+        depth's is ``noise_per_m`` times its distance from the camera.
+        """
         shifted = foot_pixels(boxes) + [0.0, self.config.foot_noise_px]
         moved, _ = ground_points(self.camera, pose, shifted)
         step = np.hypot(*(moved - points)[:, :2].T)
+        if self._depth_m is not None:
+            distance = np.hypot(*(points - pose.translation)[:, :2].T)
+            step = np.where(self._depth_ok, self.depth.noise_per_m * distance, step)
         return np.maximum(np.nan_to_num(step, nan=self.config.max_range_m),
                           self.config.min_noise_m)
 
