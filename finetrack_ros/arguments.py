@@ -53,7 +53,7 @@ def add_overwrite_argument(parser: argparse.ArgumentParser, what: str = "the out
 
 
 def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--backend``, ``--precision``, ``--threads``: the node's parameters of those names."""
+    """Add ``--backend``, ``--precision``, ``--threads`` (the node's ``num_threads``)."""
     parser.add_argument("--backend", default="torch", choices=("torch", "onnxruntime"),
                         help="inference backend (default torch; onnxruntime takes .onnx files "
                              "of 'finetrack export onnx')")

@@ -35,13 +35,10 @@ from typing import Optional
 from finetrack_ros import package_paths
 
 # Shipped demo weights (weights/README.md says how each was trained): the sourced install's
-# share/finetrack_ros/weights, else the source checkout's weights/ (package_paths).
-WEIGHTS_DIR = package_paths.SOURCE_ROOT / "weights"
-try:
-    WEIGHTS_DIR = package_paths.weights_dir()
-except FileNotFoundError:  # neither an install nor a checkout: --detector / --reid needed
-    pass
-DEFAULT_REID = WEIGHTS_DIR / package_paths.DEMO_REID
+# share/finetrack_ros/weights, else the source checkout's weights/ (package_paths). None:
+# looked up when the demo runs (importing this module touches no file); tests set them.
+WEIGHTS_DIR: Optional[Path] = None
+DEFAULT_REID: Optional[Path] = None  # None: WEIGHTS_DIR's reid_demo.pth
 # Tracker parameters of both methods in the demo (see weights/README.md for how they were
 # chosen): ByteTrack's buffer doubled (60 frames at 30 fps: 2 s), so people hidden behind an
 # occluder for a while can be re-found, and our appearance-only relink stage (off by default).
@@ -183,12 +180,24 @@ def describe_bag(bag_path: Path, config: DemoConfig, out: Path,
     return DemoInput(bag_path, bag_path.name, image_topic, detections, gt_txt, fps, len(stamps))
 
 
+def shipped_weights() -> tuple[Path, Path]:
+    """Return (the shipped weights folder, its demo Re-ID file), looked up now."""
+    folder = WEIGHTS_DIR
+    if folder is None:
+        try:
+            folder = package_paths.weights_dir()
+        except FileNotFoundError:  # neither an install nor a checkout: --detector / --reid
+            folder = package_paths.SOURCE_ROOT / "weights"
+    return folder, DEFAULT_REID or folder / package_paths.DEMO_REID
+
+
 def choose_models(config: DemoConfig, data: DemoInput) -> DemoModels:
     """Detector (or the bag's detections) and Re-ID weights: given, shipped, or none."""
+    weights_dir, default_reid = shipped_weights()
     notes = []
     detector = Path(config.detector) if config.detector else None
     if detector is None and not config.use_bag_detections:
-        shipped = sorted(WEIGHTS_DIR.glob(DEFAULT_DETECTOR_GLOB))
+        shipped = sorted(weights_dir.glob(DEFAULT_DETECTOR_GLOB))
         detector = shipped[0] if shipped else None
     if config.use_bag_detections:
         detector = None
@@ -198,17 +207,17 @@ def choose_models(config: DemoConfig, data: DemoInput) -> DemoModels:
         notes.append(f"detections: YOLOX-{config.detector_size} {detector}")
     elif data.detections_topic:
         why = "as asked" if config.use_bag_detections else f"no {DEFAULT_DETECTOR_GLOB} in " \
-              f"{WEIGHTS_DIR} and no --detector"
+              f"{weights_dir} and no --detector"
         notes.append(f"detections: the bag's {data.detections_topic} topic "
                      f"(external-detections mode; {why})")
     else:
         raise ValueError(f"demo: {data.bag} has no {config.detections_topic} topic and no "
                          f"detector weights were found: pass --detector CKPT")
-    reid = Path(config.reid) if config.reid else (DEFAULT_REID if DEFAULT_REID.is_file() else None)
+    reid = Path(config.reid) if config.reid else (default_reid if default_reid.is_file() else None)
     if reid is not None and not reid.is_file():
         raise FileNotFoundError(f"demo: --reid {reid} not found")
     notes.append(f"Re-ID: FineTrack {reid}" if reid else
-                 f"Re-ID: NONE ({DEFAULT_REID} missing and no --reid): both methods are "
+                 f"Re-ID: NONE ({default_reid} missing and no --reid): both methods are "
                  "IoU-only, the comparison shows no difference")
     return DemoModels(detector, reid, notes)
 

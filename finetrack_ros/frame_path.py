@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
@@ -197,7 +197,6 @@ class TrackedFrame:
         tracks: activated, tracked tracks (ByteTrack's output; ``~/tracks``).
         objects: ``tracks`` plus LOST tracks when ``publish_lost_tracks`` (``~/tracked_objects``).
         reset: the tracker was reset before this frame (time jumped backwards).
-        timings_ms: wall time per stage (``decode``, ``detect``, ``reid``, ``track``).
     """
 
     header: Any
@@ -205,7 +204,6 @@ class TrackedFrame:
     tracks: list
     objects: list
     reset: bool = False
-    timings_ms: dict = field(default_factory=dict)
 
 
 class FramePath:
@@ -227,7 +225,6 @@ class FramePath:
         self.bad = BadFrames(report)
         self.dropped_boxes = 0
         self._last_drop_report = -math.inf
-        self.frames_tracked = 0
         # detections left out by max_detections, and the frames that had too many
         self.boxes_cut = 0
         self.frames_cut = 0
@@ -261,7 +258,7 @@ class FramePath:
 
         ``frame_bgr`` may be None when appearance is off (IoU-only tracking needs no pixels).
         """
-        return self._guarded(header, self._track, header, frame_bgr, detections, 0.0)
+        return self._guarded(header, self._track, header, frame_bgr, detections)
 
     def _guarded(self, header: Any, work: Callable, *args: Any) -> Optional[TrackedFrame]:
         try:
@@ -273,9 +270,7 @@ class FramePath:
 
     def _decode_and_track(self, image_msg: Any, detections_msg: Any) -> TrackedFrame:
         checked = self.stamps.check(image_msg.header.stamp)  # a bad stamp costs no decoding
-        start = time.perf_counter()
         frame = image_msg_to_bgr(image_msg)
-        decode_ms = (time.perf_counter() - start) * 1000.0
         detections = None
         if detections_msg is not None:
             detections, dropped = detections_from_msg(detections_msg, self.classes)
@@ -286,10 +281,10 @@ class FramePath:
                     self._last_drop_report = now
                     self.report(f"stamp {_stamp_text(image_msg.header)}: dropped {dropped} "
                                 f"invalid detection boxes ({self.dropped_boxes} so far)")
-        return self._track(image_msg.header, frame, detections, decode_ms, checked)
+        return self._track(image_msg.header, frame, detections, checked)
 
     def _track(self, header: Any, frame: Optional[np.ndarray],
-               detections: Optional[Detections], decode_ms: float,
+               detections: Optional[Detections],
                checked: Optional[tuple[int, bool]] = None) -> TrackedFrame:
         stamp_ns, reset = checked if checked is not None else self.stamps.check(header.stamp)
         self.stamps.accept(stamp_ns)
@@ -306,9 +301,7 @@ class FramePath:
         if self.options.publish_lost_tracks:
             objects += [t for t in self.pipeline.tracker.lost_tracks
                         if t.state == TrackState.LOST]
-        self.frames_tracked += 1
-        return TrackedFrame(header, frame, result.tracks, objects, reset,
-                            {"decode": decode_ms, **result.timings_ms})
+        return TrackedFrame(header, frame, result.tracks, objects, reset)
 
 
     def _follow_stamp_rate(self, stamp_ns: int) -> None:

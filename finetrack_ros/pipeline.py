@@ -1,8 +1,9 @@
 """One frame in, tracks out: detector → FineTrack Re-ID → tracker.
 
 The per-frame path (:mod:`finetrack_ros.frame_path`) of the node, the bag replay and
-``finetrack track`` runs every frame through :class:`TrackingPipeline`; the one factory is
-:func:`finetrack_ros.settings.pipeline_from_params`.
+``finetrack track`` runs every frame through :class:`TrackingPipeline`, built by
+:func:`finetrack_ros.settings.build_pipeline` (the node, from its nested parameters) or
+:func:`~finetrack_ros.settings.pipeline_from_params` (flat ones, offline).
 """
 from __future__ import annotations
 

@@ -5,6 +5,8 @@ comparison chart, the player's helpers.
 """
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -23,6 +25,16 @@ def _input(tmp_path: Path, detections: str | None = "/detections") -> demo.DemoI
 
 def _config(tmp_path: Path, **kw) -> demo.DemoConfig:
     return demo.DemoConfig(out=tmp_path / "out", **kw)
+
+
+def test_importing_the_demo_looks_up_no_file():
+    """The shipped weights are looked up when the demo runs, not when it is imported."""
+    probe = ("import finetrack_ros.package_paths as p\n"
+             "def refuse(*args): raise AssertionError('weights looked up at import')\n"
+             "p.weights_dir = p.share_dir = refuse\n"
+             "import finetrack_ros.demo\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
 
 
 def test_without_detector_weights_the_bag_detections_are_used(tmp_path, monkeypatch):

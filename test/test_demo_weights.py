@@ -7,8 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from finetrack_ros.demo import DEFAULT_REID
+from finetrack_ros.demo import shipped_weights
 from finetrack_ros.sim import SceneConfig, SceneGenerator
+
+DEFAULT_REID = shipped_weights()[1]  # as the demo finds it
 
 # Fresh scene: a seed no shipped network was trained on; people large enough to see.
 SCENE = SceneConfig(width=320, height=240, fps=5.0, frames=6, people=4, occluders=0,

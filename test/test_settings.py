@@ -159,9 +159,10 @@ def test_readme_parameter_table_is_the_generated_one(repo_root):
 
 def test_params_files_use_known_names_and_valid_values(repo_root):
     node_only = {"autostart", "use_sim_time"}
-    for path in sorted((repo_root / "config").glob("*.yaml")):
-        if "ros__parameters" not in path.read_text():
-            continue  # not a node params file (e.g. the Re-ID training config)
+    files = [path for path in sorted((repo_root / "config").glob("*.yaml"))
+             if "ros__parameters" in path.read_text()]  # not e.g. the Re-ID training config
+    assert repo_root / "config" / "finetrack.yaml" in files, files  # a check of no files passes
+    for path in files:
         for name, value in _flat_params(path).items():
             if name not in node_only:
                 node_settings.validate(name, value)  # unknown names and bad values raise

@@ -607,14 +607,11 @@ def set_params(name: str) -> dict[str, Any]:
 
 def node_params(job: dict) -> dict[str, Any]:
     """Return a row's flat parameters: the set's networks in the job's backend and precision."""
-    from finetrack_ros import settings
-
     params = {**set_params(job["set"]), "device": "cpu", "backend": job["backend"],
               "precision": job["precision"], "num_threads": int(job["threads"]),
               "spin_wait": bool(job["spin_wait"]), "tracker.frame_rate": 30.0,
               "tracker.use_appearance": True}
-    if "tracker.reid_skip_iou" in settings.BY_NAME:
-        params["tracker.reid_skip_iou"] = 0.0  # every box embedded: a fixed Re-ID load
+    params["tracker.reid_skip_iou"] = 0.0  # every box embedded: a fixed Re-ID load
     if job["backend"] == "onnxruntime":
         files = job["files"][job["precision"]]
         params.update({"detector.checkpoint": files["detector"], "detector.size": "auto",
@@ -836,8 +833,7 @@ def worker_row(job: dict) -> dict:
                 samples[stage].append(value)
             samples["total"].append(sum(times.values()))
             det_boxes.append(len(found))
-            reid_boxes.append(result.reid_embedded if hasattr(result, "reid_embedded")
-                              else REID_BOXES)
+            reid_boxes.append(result.reid_embedded)
     total = statistics.median(samples["total"])
     # forward passes alone, for GFLOP/s
     detector, extractor = pipeline.detector, pipeline.extractor
