@@ -26,6 +26,9 @@ from finetrack_ros.bag.reader import BagReader, RawMessage, play
 from finetrack_ros.ros.runtime import RclpySession
 
 CLOCK_TOPIC = "/clock"
+# Topics published latched (transient local), as their ROS publishers do: tf2's listener
+# subscribes /tf_static transient local and takes no message of a volatile publisher.
+LATCHED_TOPICS = ("/tf_static",)
 CLOCK_TYPE = "rosgraph_msgs/msg/Clock"
 NS_PER_SEC = 1_000_000_000
 
@@ -67,13 +70,17 @@ def message_class(type_name: str) -> Any:
                          "package that defines it built and sourced?") from None
 
 
-def reliable_qos(depth: int) -> Any:
-    """Reliable, volatile, keep-last ``depth`` (matches best-effort and reliable readers)."""
+def reliable_qos(depth: int, latched: bool = False) -> Any:
+    """Reliable, volatile, keep-last ``depth`` (matches best-effort and reliable readers).
+
+    ``latched``: transient local instead (late and transient-local readers get the messages).
+    """
     from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
     return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth,
                       reliability=ReliabilityPolicy.RELIABLE,
-                      durability=DurabilityPolicy.VOLATILE)
+                      durability=DurabilityPolicy.TRANSIENT_LOCAL if latched
+                      else DurabilityPolicy.VOLATILE)
 
 
 def stamp_groups(messages: Iterator[RawMessage]) -> Iterator[list[RawMessage]]:
@@ -123,11 +130,11 @@ class BagPlayer:
             for topic in topics:
                 bag.require_topic(topic)
         self.topics = list(topics) or sorted(available)
-        qos = reliable_qos(self.config.qos_depth)
         node = session.node
         self.publishers = {
-            topic: node.create_publisher(message_class(available[topic][0]),
-                                         self.output_topic(topic), qos)
+            topic: node.create_publisher(
+                message_class(available[topic][0]), self.output_topic(topic),
+                reliable_qos(self.config.qos_depth, topic in LATCHED_TOPICS))
             for topic in self.topics
         }
         self.clock_publisher = None

@@ -28,6 +28,7 @@ from finetrack_ros.bag.bag_writer import BagWriter
 from finetrack_ros.bag.reader import BagReader
 from finetrack_ros.bag.typestore import (
     COMPRESSED_IMAGE_TYPE,
+    DETECTION3D_ARRAY_TYPE,
     DETECTION_ARRAY_TYPE,
     IMAGE_TYPE,
     TRACKED_OBJECT_ARRAY_TYPE,
@@ -53,6 +54,10 @@ class OnlineReplayConfig:
         frame_timeout_s: seconds to wait for a frame's tracks before counting it dropped.
         drain_timeout_s: seconds to wait after the last frame for late outputs.
         storage: storage of the recorded bag, "mcap" or "sqlite3".
+        world_topics: bag topics for the node's 3D (its ``world.camera_info_topic``,
+            ``/tf_static``, ``/tf``), played too; the first message of each also goes out
+            before the first frame (``world_settle_s`` to land), so frame 1 has its camera.
+        record_3d: also record ``~/tracks_3d``.
     """
 
     image_topic: str = "/camera/image_raw"
@@ -61,6 +66,9 @@ class OnlineReplayConfig:
     frame_timeout_s: float = 30.0
     drain_timeout_s: float = 5.0
     storage: str = "mcap"
+    world_topics: tuple = ()
+    record_3d: bool = False
+    world_settle_s: float = 1.0
 
 
 @dataclass
@@ -201,15 +209,19 @@ def _run(session, proc, bag_path: Path, writer: BagWriter, config: OnlineReplayC
          video_path, video_fps: float, result: OnlineReplayResult) -> None:
     prefix = f"/{NODE_NAME}"
     result.tracks_topic = f"{prefix}/tracks"
-    recorder = TopicRecorder(session, writer, {
-        result.tracks_topic: DETECTION_ARRAY_TYPE,
-        f"{prefix}/tracked_objects": TRACKED_OBJECT_ARRAY_TYPE})
+    outputs = {result.tracks_topic: DETECTION_ARRAY_TYPE,
+               f"{prefix}/tracked_objects": TRACKED_OBJECT_ARRAY_TYPE}
+    if config.record_3d:
+        outputs[f"{prefix}/tracks_3d"] = DETECTION3D_ARRAY_TYPE
+    recorder = TopicRecorder(session, writer, outputs)
     sink = VideoSink(session, f"{prefix}/annotated_image", Path(video_path), video_fps) \
         if video_path else None
     inputs = [config.image_topic] + ([config.detections_topic] if config.detections_topic else [])
+    inputs += list(config.world_topics)
     player = BagPlayer(session, bag_path, inputs, config=PlayerConfig(rate=0.0))
     try:
         _wait_until_ready(session, proc, player, recorder, sink, inputs, config)
+        _send_world_first(session, player, bag_path, config)
         start = time.monotonic()
         with tqdm(total=len(result.image_stamps), desc="finetrack_node", unit="frame") as bar:
             player.play(_LockStep(session, proc, recorder, result, config, bar))
@@ -229,6 +241,19 @@ def _drained(recorder: TopicRecorder, sink: Optional[VideoSink], tracks_topic: s
     """Every output of every tracked frame has arrived (outputs follow ``~/tracks``)."""
     done = recorder.counts[tracks_topic]
     return min(recorder.counts.values()) >= done and (sink is None or sink.frames >= done)
+
+
+def _send_world_first(session, player: BagPlayer, bag_path: Path,
+                      config: OnlineReplayConfig) -> None:
+    """Publish the first message of each world topic and let it land before frame 1."""
+    if not config.world_topics:
+        return
+    with BagReader(bag_path) as bag:
+        for topic in config.world_topics:
+            first = next(bag.raw_messages([topic]), None)
+            if first is not None:
+                player.publishers[topic].publish(first.rawdata)
+    session.spin_for(config.world_settle_s)
 
 
 def _wait_until_ready(session, proc, player, recorder, sink, inputs, config) -> None:

@@ -161,14 +161,14 @@ class WorldOutputs:
 
     def _publish(self, tracked: Any, class_name: Callable[[int], str]) -> FrameWorld:
         header = tracked.header
+        if tracked.reset:  # the tracker's reset (time jumped back) also when 3D skips it
+            self.step.reset()
         camera_frame = header.frame_id or self.camera_frame
         stamp = Time.from_msg(header.stamp)
         ground_from_camera = self._pose(self.ground, camera_frame, stamp)
         target_from_ground = self._pose(self.target, self.ground, stamp)
         if ground_from_camera is None or target_from_ground is None:
             return FrameWorld()
-        if tracked.reset:
-            self.step.reset()
         people = self.step.process(tracked.tracks, header_stamp_ns(header), ground_from_camera)
         people = people_in_frame(people, target_from_ground)
         out_header = rclpy_type("std_msgs/msg/Header")(stamp=header.stamp, frame_id=self.target)
