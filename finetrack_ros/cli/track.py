@@ -3,7 +3,9 @@
 Both run :func:`finetrack_ros.offline.track_offline`, the node's per-frame code. Tracker
 settings: ``--config`` (a ROS 2 params file or a flat YAML) then ``--set`` (tracker keys such
 as ``track_thresh=0.6``, or any node parameter such as ``publish_embeddings=true``), checked
-against the one parameter table (:mod:`finetrack_ros.settings`).
+against the one parameter table (:mod:`finetrack_ros.settings`). 3D: ``--camera`` (a MOT
+folder: camera YAML with its pose) or ``--camera-info-topic`` (a bag: its CameraInfo, /tf_static
+and /tf, :mod:`finetrack_ros.bag.world`).
 """
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from pathlib import Path
 
 from finetrack_ros.arguments import add_overwrite_argument
 
-HELP = "Track a MOTChallenge sequence from its detections (or a rosbag2) and write results."
+HELP = ("Track a MOTChallenge sequence from its detections (or a rosbag2) and write results; "
+        "--camera (folder) or --camera-info-topic (bag) add ground positions wx, wy, wz")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
