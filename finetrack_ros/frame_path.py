@@ -167,7 +167,7 @@ class BadFrames:
     """Counts skipped frames; reports each new reason at once, repeats at most every period.
 
     Args:
-        report: called with one line (the node's logger, tqdm.write offline).
+        report: called with one line (the node's logger, progress.write offline).
         period_s: minimum seconds between two reports of the same reason.
     """
 

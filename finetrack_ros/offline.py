@@ -14,8 +14,8 @@ from types import SimpleNamespace
 from typing import Any, Iterable, Iterator, Optional, Protocol
 
 import numpy as np
-from tqdm import tqdm
 
+from finetrack_ros import progress as bars
 from finetrack_ros.frame_path import FramePath, TrackedFrame
 from finetrack_ros.messages import NS_PER_SEC
 from finetrack_ros.mot import track_rows
@@ -80,7 +80,7 @@ class OfflineSummary:
 
 def warn(line: str) -> None:
     """Offline warnings (bad frames, dropped boxes) above the progress bar."""
-    tqdm.write(f"warning: {line}")
+    bars.write(f"warning: {line}")
 
 
 def plain_header(stamp_ns: int, frame_id: str = "") -> SimpleNamespace:
@@ -131,8 +131,8 @@ def track_offline(inputs: Iterable[FrameInput], frames: FramePath, total: int, n
     frames.reset()
     bad_before = frames.bad.count
     start = time.perf_counter()
-    for item in tqdm(inputs, total=total, desc=name, unit="frame", disable=not progress,
-                     leave=False):
+    for item in bars.progress_bar(inputs, total=total, desc=name, unit="frame",
+                                  disable=not progress, leave=False):
         if item.image_msg is not None:
             tracked = frames.process(item.image_msg, item.detections_msg)
         else:

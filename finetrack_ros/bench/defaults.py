@@ -209,7 +209,7 @@ def network_path(work: Path, split: Split, seed: int) -> Path:
 
 def train_networks(args: argparse.Namespace, runs: list[tuple[Split, int]]) -> dict:
     """Return ``{(split name, seed): reid.pt}``, training (``--jobs`` at a time) what is missing."""
-    from tqdm import tqdm
+    from finetrack_ros.progress import progress_bar as tqdm
 
     networks = {(split.name, seed): network_path(args.work, split, seed) for split, seed in runs}
     missing = [(split, seed) for split, seed in runs if not networks[split.name, seed].is_file()]

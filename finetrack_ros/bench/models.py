@@ -276,7 +276,8 @@ def header(config: BenchConfig, threads: int) -> str:
 
 def run(args: argparse.Namespace) -> int:
     import torch
-    from tqdm import tqdm
+
+    from finetrack_ros.progress import progress_bar
 
     config = config_from_args(args)
     if config.threads > 0:
@@ -285,7 +286,7 @@ def run(args: argparse.Namespace) -> int:
     jobs = ([("det", size) for size in config.detector_sizes]
             + [("reid", name) for name in config.reid_backbones] + [("crops", "")])
     det_rows, reid_rows, ratio = [], [], None
-    for kind, name in tqdm(jobs, desc="bench models", unit="model"):
+    for kind, name in progress_bar(jobs, desc="bench models", unit="model"):
         if kind == "det":
             det_rows.append(bench_detector(name, frame, config))
         elif kind == "reid":

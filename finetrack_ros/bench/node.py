@@ -135,13 +135,13 @@ def bench_mode(mode: str, config: NodeBenchConfig) -> ModeResult:
 
 def _replay(mode: str, step, config: NodeBenchConfig) -> ModeResult:
     """Frames arrive every 1 / rate s; the node takes the newest one when it is free."""
-    from tqdm import tqdm
+    from finetrack_ros.progress import progress_bar
 
     period = 1.0 / config.rate_hz
     times_ms, boxes = [], []
     last = -1
     start = time.perf_counter()
-    with tqdm(total=config.frames, desc=f"bench node ({mode})", leave=False) as bar:
+    with progress_bar(total=config.frames, desc=f"bench node ({mode})", leave=False) as bar:
         while True:
             newest = int((time.perf_counter() - start) / period)
             if newest >= config.frames and last >= config.frames - 1:

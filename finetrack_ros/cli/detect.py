@@ -166,9 +166,9 @@ def format_rows(frame: int, detections) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     import numpy as np
-    from tqdm import tqdm
 
     from finetrack_ros.outputs import atomic_path, check_output
+    from finetrack_ros.progress import progress_bar
 
     bad = [c for c in args.classes if not 0 <= c < args.num_classes]
     if bad:
@@ -182,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
         total = min(total, args.max_frames)
     count = boxes = 0
     with atomic_path(args.out) as tmp, open(tmp, "w") as out:
-        for frame, image in tqdm(frames, total=total, desc="detect", unit="frame"):
+        for frame, image in progress_bar(frames, total=total, desc="detect", unit="frame"):
             if args.max_frames is not None and count >= args.max_frames:
                 break
             detections = detector(image)

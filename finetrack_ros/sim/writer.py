@@ -13,9 +13,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
 from finetrack_ros.outputs import DIRECTORY, check_output
+from finetrack_ros.progress import progress_bar
 from finetrack_ros.sim.config import SceneConfig
 from finetrack_ros.sim.noisy_detections import noisy_detections
 from finetrack_ros.sim.scene import SceneGenerator
@@ -33,7 +33,7 @@ def write_sequence(out_dir: str | Path, config: SceneConfig, name: str | None = 
         out_dir: sequence folder to write; must be absent or empty unless ``overwrite``.
         config: the scene; ``config.seed`` makes it reproducible.
         name: sequence name in ``seqinfo.ini``; default the folder name.
-        progress: show a tqdm progress bar.
+        progress: show progress (finetrack_ros.progress: a bar in a terminal).
         overwrite: replace an earlier sequence in ``out_dir``: its images, gt, det and
             seqinfo.ini are removed first (no stale frames); other files are kept.
 
@@ -52,7 +52,7 @@ def write_sequence(out_dir: str | Path, config: SceneConfig, name: str | None = 
     generator = SceneGenerator(config)
     gt_rows, det_rows = [], []
     size = (config.width, config.height)
-    for sim_frame in tqdm(generator, total=len(generator), desc=f"sim {out.name}",
+    for sim_frame in progress_bar(generator, total=len(generator), desc=f"sim {out.name}",
                           disable=not progress):
         truth = sim_frame.truth
         path = out / IMAGE_DIR / f"{truth.frame:06d}{IMAGE_EXT}"

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
+from finetrack_ros.progress import progress_bar
 from finetrack_ros.train.reid_gt import GT_FRAME, GT_H, GT_ID, GT_X, GtReport, read_reid_gt
 
 CACHE_VERSION = 3  # bump when the cached crop layout changes
@@ -187,7 +187,7 @@ def _cut_crops(seq_dir: Path, rows: np.ndarray, cfg: ReIDDataConfig) -> np.ndarr
     img_dir, ext = seq_dir / info.get("imdir", "img1"), info.get("imext", ".jpg")
     crops = np.zeros((len(rows), cfg.crop_height, cfg.crop_width, 3), np.uint8)
     frames = np.unique(rows[:, GT_FRAME]).astype(int)
-    for frame in tqdm(frames, desc=f"crops {seq_dir.name}", leave=False, unit="frame"):
+    for frame in progress_bar(frames, desc=f"crops {seq_dir.name}", leave=False, unit="frame"):
         image_path = img_dir / f"{frame:06d}{ext}"
         image = cv2.imread(str(image_path))
         if image is None:

@@ -9,8 +9,8 @@ cosine distances of the unit embeddings (``1 - cos``, lower = more similar).
 from __future__ import annotations
 
 import numpy as np
-from tqdm import tqdm
 
+from finetrack_ros.progress import progress_bar
 from finetrack_ros.train.reid_dataset import ReIDSplit, normalize_crops
 
 
@@ -64,7 +64,7 @@ def extract_split_embeddings(model, split: ReIDSplit, batch_size: int = 128,
     chunks = []
     with torch.no_grad():
         starts = range(0, len(split), batch_size)
-        for start in tqdm(starts, desc="embed", leave=False, disable=len(starts) < 4):
+        for start in progress_bar(starts, desc="embed", leave=False, disable=len(starts) < 4):
             batch = normalize_crops(split.crops[start:start + batch_size], mean, std)
             chunks.append(model(torch.from_numpy(batch).to(device)).float().cpu().numpy())
     model.train(was_training)

@@ -21,13 +21,14 @@ import json
 import math
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
-from tqdm import tqdm
 
 from finetrack_ros.cpu_share import CpuShare
+from finetrack_ros.progress import progress_bar
 from finetrack_ros.reid.match_distance import measure_match_distance
 from finetrack_ros.train.reid_checkpoint import (
     CHECKPOINT_FORMAT,
@@ -246,7 +247,7 @@ class ReIDTrainer:
         self.scheduler.step()
         return {"lr": lr, **{k: float(v.detach()) for k, v in terms.items()}}
 
-    def _run_epoch(self, bar: tqdm, stop_step: int) -> bool:
+    def _run_epoch(self, bar: Any, stop_step: int) -> bool:
         """Train until the epoch ends (True) or ``stop_step`` is reached (False)."""
         self.model.train()
         for images, labels in self._epoch_loader():
@@ -271,7 +272,7 @@ class ReIDTrainer:
         stop_step = min(self.total_iters, stop_at_step or self.total_iters)
         if self.step == 0 and self.rank == 0 and len(self.val_split):
             self.init_eval = self.evaluate()  # the baseline the trained network must beat
-        bar = tqdm(total=self.total_iters, initial=self.step, desc="train-reid", unit="it",
+        bar = progress_bar(total=self.total_iters, initial=self.step, desc="train-reid", unit="it",
                    disable=self.rank != 0)
         while self.epoch < self.cfg.epochs and self.step < stop_step:
             finished = self._run_epoch(bar, stop_step)

@@ -14,9 +14,9 @@ from typing import Callable, Sequence
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
 from finetrack_ros.mot import open_sequence, read_mot_txt
+from finetrack_ros.progress import progress_bar
 from finetrack_ros.structures import Detections
 from finetrack_ros.train.yolox_data import GT_FRAME, frame_targets
 
@@ -79,7 +79,7 @@ def evaluate_detector(detect: Callable[[np.ndarray], Detections], sequences: Seq
     scores, outcomes, num_gt = [], [], 0
     for seq in map(open_sequence, sequences):
         gt = read_mot_txt(seq.gt_path)
-        for frame in tqdm(range(1, seq.num_frames(gt) + 1), desc=f"eval {seq.name}",
+        for frame in progress_bar(range(1, seq.num_frames(gt) + 1), desc=f"eval {seq.name}",
                           disable=not progress):
             image = cv2.imread(str(seq.image_path(frame)))
             if image is None:

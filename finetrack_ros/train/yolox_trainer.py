@@ -24,11 +24,11 @@ from typing import Sequence
 import cv2
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from finetrack_ros.detector import build_yolox, load_yolox_weights
 from finetrack_ros.detector.checkpoint import save_yolox_checkpoint
 from finetrack_ros.detector.preprocess import to_input_tensor
+from finetrack_ros.progress import progress_bar
 from finetrack_ros.train.yolox_data import (
     AugmentConfig,
     FrameSample,
@@ -193,7 +193,7 @@ class DetectorTrainer:
         with open(out / "log.csv", "w", newline="") as handle:
             log = csv.writer(handle)
             log.writerow(["iteration", "lr", *LOG_TERMS, "fg_per_image"])
-            bar = tqdm(range(self.iteration, self.config.iterations), desc="train-detector",
+            bar = progress_bar(range(self.iteration, self.config.iterations), desc="train-detector",
                        disable=not progress)
             for _ in bar:
                 terms = self.step(*self.batch())
