@@ -51,3 +51,16 @@ def test_keep_classes_filters_before_tracking():
 def test_no_detector_and_no_detections_is_a_clear_error():
     with pytest.raises(ValueError, match="no detector"):
         TrackingPipeline(ByteTracker(TrackerConfig())).process(FRAME)
+
+
+def test_a_frame_without_detections_tracks_with_part_visibility():
+    """The node's defaults (Re-ID with part visibility) on an empty frame: no tracks, no error."""
+    from finetrack_ros import settings
+
+    pipeline = settings.pipeline_from_params({
+        "external_detections": True, "reid.checkpoint": "random", "reid.crop_size": [64, 32],
+        "tracker.use_appearance": True, "tracker.part_weighting": "visibility",
+        "device": "cpu"})
+    empty = Detections(np.zeros((0, 4)), np.zeros(0), np.zeros(0, np.int64))
+    assert pipeline.process(FRAME, DETS).tracks
+    assert pipeline.process(FRAME, empty).tracks == []

@@ -156,7 +156,8 @@ class ByteTracker:
         """
         dets = self._validate(boxes_xyxy, scores, class_ids, embeddings)
         if part_visibility is not None and embeddings is not None:
-            dets.visibility = np.asarray(part_visibility, np.float64).reshape(len(dets), -1)
+            visibility = np.asarray(part_visibility, np.float64)  # (N, K), also for N = 0
+            dets.visibility = visibility.reshape(len(dets), visibility.shape[-1])
         if reused_features is not None and embeddings is not None:
             dets.reused = np.asarray(reused_features, bool).reshape(len(dets))
         self.frame_id += 1
