@@ -8,13 +8,15 @@ because two conventions do, and each option states its own in its metavar:
 * **image / frame sizes are WxH** (width first), as cameras and video tools write them
   (``--size 640x480``): :func:`parse_wh` → ``(width, height)``.
 
-Only ``argparse`` is imported here. It sits beside, not inside, ``cli/`` so that the bench
-modules (command modules with ``add_arguments``/``run`` too) share it without depending on
-the CLI package.
+Only ``argparse`` and the inference choices (``inference/options.py``, no torch) are
+imported here. It sits beside, not inside, ``cli/`` so that the bench modules (command
+modules with ``add_arguments``/``run`` too) share it without depending on the CLI package.
 """
 from __future__ import annotations
 
 import argparse
+
+from finetrack_ros.inference.options import BACKENDS, PRECISIONS, InferenceOptions
 
 
 def parse_pair(text: str, order: str) -> tuple[int, int]:
@@ -54,10 +56,10 @@ def add_overwrite_argument(parser: argparse.ArgumentParser, what: str = "the out
 
 def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--backend``, ``--precision``, ``--threads`` (the node's ``num_threads``)."""
-    parser.add_argument("--backend", default="torch", choices=("torch", "onnxruntime"),
+    parser.add_argument("--backend", default="torch", choices=BACKENDS,
                         help="inference backend (default torch; onnxruntime takes .onnx files "
                              "of 'finetrack export onnx')")
-    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16", "int8"),
+    parser.add_argument("--precision", default="fp32", choices=PRECISIONS,
                         help="fp32 (default), bf16 (torch), fp16 (torch, CUDA), int8 "
                              "(onnxruntime, an --int8 export)")
     parser.add_argument("--threads", type=int, default=0,
@@ -65,12 +67,16 @@ def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def inference_from_args(args: argparse.Namespace, device: str = "cpu"):
-    """Return the :class:`~finetrack_ros.inference.InferenceOptions` of those flags."""
-    from finetrack_ros.inference import InferenceOptions, set_torch_threads
+    """Return the :class:`~finetrack_ros.inference.options.InferenceOptions` of those flags.
 
-    set_torch_threads(args.threads)
-    return InferenceOptions(backend=args.backend, precision=args.precision, device=device,
-                            threads=args.threads)
+    torch's threads follow the node's policy (``inference.threads``: one with onnxruntime).
+    """
+    from finetrack_ros.inference.threads import apply_thread_policy
+
+    options = InferenceOptions(backend=args.backend, precision=args.precision, device=device,
+                               threads=args.threads)
+    apply_thread_policy(options)
+    return options
 
 
 def add_module_commands(sub: argparse._SubParsersAction, package: str,

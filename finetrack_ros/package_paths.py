@@ -118,7 +118,7 @@ def describe_models(pipeline, flat: dict) -> str:
                          f"{list(flat.get('class_names', ()))}")
     extractor = getattr(pipeline, "extractor", None)
     if extractor is not None:
-        from finetrack_ros.inference import describe
+        from finetrack_ros.inference.options import describe
 
         parts.append(f"Re-ID weights {flat.get('reid.checkpoint')} "
                      f"({describe(extractor.options)})")

@@ -13,7 +13,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from finetrack_ros.cpu_share import CpuShare
+from finetrack_ros.inference.threads import CpuShare
 from finetrack_ros.structures import Detections
 from finetrack_ros.tracker.camera_motion import CameraMotion
 

@@ -16,13 +16,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from finetrack_ros.inference import (
-    BACKENDS,
-    DEFAULT_TORCH_THREADS,
-    PRECISIONS,
-    InferenceOptions,
-    set_torch_threads,
-)
+from finetrack_ros.inference.options import BACKENDS, PRECISIONS, InferenceOptions
 from finetrack_ros.tracker.config import TrackerConfig
 
 # Value of ``detector.checkpoint`` / ``reid.checkpoint`` that builds RANDOM weights.
@@ -303,13 +297,12 @@ def build_pipeline(settings: dict[str, Any], tracker: Optional[TrackerConfig] = 
     ``settings`` is :func:`nest` of the parameter values; ``tracker`` replaces the ``tracker``
     section.
     """
+    from finetrack_ros.inference.threads import apply_thread_policy, follow_free_cores
     from finetrack_ros.pipeline import TrackingPipeline
     from finetrack_ros.tracker import ByteTracker
 
     inference = inference_options(settings)
-    # with ONNX Runtime, torch only crops and normalises: one thread, so that its OpenMP pool
-    # does not spin against the ONNX Runtime sessions (measured: ``finetrack bench realtime``)
-    set_torch_threads(1 if inference.backend == "onnxruntime" else inference.threads)
+    apply_thread_policy(inference)
     if tracker is None:
         tracker = tracker_config({f"tracker.{k}": v for k, v in settings["tracker"].items()})
     detector = None
@@ -323,12 +316,8 @@ def build_pipeline(settings: dict[str, Any], tracker: Optional[TrackerConfig] = 
         byte_tracker.reid_match_distance = float(extractor.match_distance["distance"])
     pipeline = TrackingPipeline(byte_tracker, detector, extractor,
                                 settings["class_names"], settings["detector"]["keep_classes"])
-    if (inference.threads == 0 and inference.backend == "torch"
-            and inference.device == "cpu" and (detector or extractor)):
-        from finetrack_ros.cpu_share import CpuShare
-
-        share = CpuShare(max_threads=DEFAULT_TORCH_THREADS)
-        pipeline.cpu_share = share if share.available else None
+    if detector or extractor:
+        pipeline.cpu_share = follow_free_cores(inference)
     return pipeline
 
 

@@ -14,8 +14,8 @@ import pytest
 import torch
 from onnx import numpy_helper
 
-from finetrack_ros.export import quantize_int8
-from finetrack_ros.inference import METADATA_KEY, onnx_bytes
+from finetrack_ros.inference.export import quantize_int8
+from finetrack_ros.inference.runners import METADATA_KEY, onnx_bytes
 
 INPUTS = 16
 LOUD = 50.0  # the one input the calibration must either see or not

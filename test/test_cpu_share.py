@@ -8,7 +8,7 @@ import time
 import pytest
 
 from finetrack_ros import settings
-from finetrack_ros.cpu_share import CpuShare, busy_cpu_seconds, usable_cores
+from finetrack_ros.inference.threads import CpuShare, busy_cpu_seconds, usable_cores
 
 BUSY_LOOP = "import time\nend = time.time() + 30\nwhile time.time() < end:\n    pass\n"
 
@@ -84,14 +84,14 @@ def test_a_real_competing_process_takes_a_thread_away():
 def test_num_threads_0_restores_torchs_default_after_onnxruntime():
     import torch
 
-    from finetrack_ros.inference import DEFAULT_TORCH_THREADS
+    from finetrack_ros.inference.threads import default_torch_threads
 
     base = {"detector.checkpoint": "random", "detector.size": "nano",
             "detector.input_size": [64, 96], "reid.enabled": False, "device": "cpu"}
     settings.pipeline_from_params({**base, "backend": "onnxruntime"})
     assert torch.get_num_threads() == 1  # torch only prepares ONNX Runtime's inputs
     settings.pipeline_from_params(base)  # reconfigured for torch, num_threads 0
-    assert torch.get_num_threads() == DEFAULT_TORCH_THREADS
+    assert torch.get_num_threads() == default_torch_threads()
 
 
 def test_the_node_follows_the_cpu_share_only_when_asked():
@@ -102,3 +102,21 @@ def test_the_node_follows_the_cpu_share_only_when_asked():
     assert settings.pipeline_from_params({**base, "backend": "onnxruntime"}).cpu_share is None
     # no network at all (IoU tracking of given detections): nothing to thread
     assert settings.pipeline_from_params({**base, "external_detections": True}).cpu_share is None
+
+
+def test_the_cli_gives_torch_the_nodes_threads():
+    """--threads with onnxruntime go to the ONNX Runtime sessions; torch keeps 1, as the node."""
+    import argparse
+
+    import torch
+
+    from finetrack_ros.arguments import add_inference_arguments, inference_from_args
+
+    parser = argparse.ArgumentParser()
+    add_inference_arguments(parser)
+    options = inference_from_args(parser.parse_args(["--backend", "onnxruntime",
+                                                     "--threads", "2"]))
+    assert options.threads == 2 and torch.get_num_threads() == 1
+    inference_from_args(parser.parse_args(["--threads", "2"]))
+    assert torch.get_num_threads() == 2
+    inference_from_args(parser.parse_args([]))  # leave torch's default behind

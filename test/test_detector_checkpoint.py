@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from finetrack_ros.detector import YOLOXDetector, build_yolox, guess_yolox_config
-from finetrack_ros.inference import InferenceOptions
+from finetrack_ros.inference.options import InferenceOptions
 
 INPUT = (64, 96)
 

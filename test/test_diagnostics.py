@@ -138,7 +138,8 @@ def test_every_value_an_operator_needs_is_reported():
 def test_network_device_reads_the_weights():
     import torch
 
-    from finetrack_ros.inference import InferenceOptions, TorchRunner
+    from finetrack_ros.inference.options import InferenceOptions
+    from finetrack_ros.inference.runners import TorchRunner
 
     class Net:
         runner = TorchRunner(torch.nn.Linear(2, 2), InferenceOptions(device="cpu"))

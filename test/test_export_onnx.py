@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from finetrack_ros.detector import YOLOXDetector
-from finetrack_ros.export import export_detector, export_onnx, export_reid
+from finetrack_ros.inference.export import export_detector, export_onnx, export_reid
 from finetrack_ros.reid import FineTrackReID, ReIDConfig
 
 

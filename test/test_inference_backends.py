@@ -20,8 +20,9 @@ import torch
 from finetrack_ros import settings
 from finetrack_ros.cli import main
 from finetrack_ros.detector import YOLOXDetector
-from finetrack_ros.export import quantize_int8
-from finetrack_ros.inference import InferenceOptions, onnx_bytes
+from finetrack_ros.inference.export import quantize_int8
+from finetrack_ros.inference.options import InferenceOptions
+from finetrack_ros.inference.runners import onnx_bytes
 from finetrack_ros.mot_cut import cut_sequence
 from finetrack_ros.reid import FeatureExtractor, FineTrackReID, ReIDConfig, save_reid
 from finetrack_ros.structures import Detections

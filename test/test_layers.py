@@ -5,7 +5,8 @@
 * no module outside ``cli/`` imports ``finetrack_ros.cli`` (argument types shared with the
   bench live in ``finetrack_ros/arguments.py``);
 * the package has no import cycle between modules;
-* the node loads without ``rosbags`` (a bag library has no place on a robot's hot path).
+* the node loads without ``rosbags`` (a bag library has no place on a robot's hot path);
+* the inference choices (``inference/options.py``) load without torch.
 """
 from __future__ import annotations
 
@@ -130,3 +131,16 @@ def test_the_node_loads_without_rosbags():
                    for i in range(2, n.count(".") + 2)}
         todo += internal(top) | internal(parents)
     assert "finetrack_ros.frame_path" in seen  # the walk really followed the imports
+
+
+def test_the_inference_choices_load_without_torch():
+    """argparse, the parameter table and the launch arguments read the choices torch-free."""
+    import subprocess
+    import sys
+
+    probe = ("import sys\n"
+             "import finetrack_ros.arguments, finetrack_ros.inference.options, "
+             "finetrack_ros.settings\n"
+             "assert 'torch' not in sys.modules, 'torch loaded'\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from finetrack_ros.inference import InferenceOptions
+from finetrack_ros.inference.options import InferenceOptions
 from finetrack_ros.reid import (
     FeatureExtractor,
     FineTrackReID,

@@ -98,7 +98,7 @@ def test_a_malformed_value_is_refused_naming_the_file(tmp_path, bad):
 
 def test_exported_onnx_files_carry_it(tmp_path):
     pytest.importorskip("onnxruntime")
-    from finetrack_ros.export import export_reid
+    from finetrack_ros.inference.export import export_reid
     from finetrack_ros.reid import FeatureExtractor
 
     model = tiny_model(num_classes=0)

@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _score_sequence(args, configs, tmp: Path, results: dict) -> None:
-    from finetrack_ros.calibration import read_calibration_frames, reid_inputs
+    from finetrack_ros.inference.calibration import read_calibration_frames
     from finetrack_ros.mot_cut import cut_sequence, parse_frame_range
 
     seq = Path(args.seq)
@@ -119,7 +119,7 @@ def _score_sequence(args, configs, tmp: Path, results: dict) -> None:
         reids = networks
         if precision == "int8":
             calibration = read_calibration_frames(calib_seq)
-            reids = [_int8_reid(path, calibration, tmp / f"seq-{i}-reid.onnx", reid_inputs)
+            reids = [_int8_reid(path, calibration, tmp / f"seq-{i}-reid.onnx")
                      for i, path in enumerate(networks)]
         scores = [_track(seq, None, reid, backend, precision, args, tmp / f"{key}-{i}.txt")
                   for i, reid in enumerate(reids)]
@@ -128,12 +128,7 @@ def _score_sequence(args, configs, tmp: Path, results: dict) -> None:
 
 
 def _score_scenes(args, configs, tmp: Path, results: dict) -> None:
-    from finetrack_ros.calibration import (
-        CalibrationFrames,
-        detector_inputs,
-        read_calibration_frames,
-        reid_inputs,
-    )
+    from finetrack_ros.inference.calibration import CalibrationFrames, read_calibration_frames
     from finetrack_ros.sim import SceneConfig, write_sequence
     from finetrack_ros.train.yolox_eval import evaluate_detector
 
@@ -151,8 +146,8 @@ def _score_scenes(args, configs, tmp: Path, results: dict) -> None:
     for key, backend, precision in configs:
         detector, reids = args.detector, list(args.reid)
         if precision == "int8":
-            detector = _int8_detector(args, calibration, tmp / "sim-det.onnx", detector_inputs)
-            reids = [_int8_reid(path, calibration, tmp / f"sim-{i}-reid.onnx", reid_inputs)
+            detector = _int8_detector(args, calibration, tmp / "sim-det.onnx")
+            reids = [_int8_reid(path, calibration, tmp / f"sim-{i}-reid.onnx")
                      for i, path in enumerate(reids)]
         scores = []
         for i, reid in enumerate(reids):
@@ -170,35 +165,28 @@ def _score_scenes(args, configs, tmp: Path, results: dict) -> None:
 
 def _detector(args, checkpoint: Path, backend: str, precision: str):
     from finetrack_ros.detector import YOLOXDetector
-    from finetrack_ros.inference import InferenceOptions
+    from finetrack_ros.inference.options import InferenceOptions
 
     return YOLOXDetector(checkpoint, size="auto", input_size=args.input_hw, conf=0.1, nms=0.5,
                          inference=InferenceOptions(backend=backend, precision=precision,
                                                     threads=args.threads))
 
 
-def _int8_detector(args, calibration, out: Path, detector_inputs) -> Path:
-    from finetrack_ros.export import export_detector, quantize_int8
+def _int8_detector(args, calibration, out: Path) -> Path:
+    from finetrack_ros.inference.export import export_int8
 
-    if out.exists():
-        return out
-    detector = _detector(args, args.detector, "torch", "fp32")
-    fp32 = export_detector(detector, None).data
-    print(quantize_int8(fp32, out, detector_inputs(detector, calibration),
-                        calibration.source).summary(), flush=True)
+    if not out.exists():
+        detector = _detector(args, args.detector, "torch", "fp32")
+        print(export_int8(detector, out, calibration)[1].summary(), flush=True)
     return out
 
 
-def _int8_reid(path: Path, calibration, out: Path, reid_inputs) -> Path:
-    from finetrack_ros.export import export_reid, quantize_int8
+def _int8_reid(path: Path, calibration, out: Path) -> Path:
+    from finetrack_ros.inference.export import export_int8
     from finetrack_ros.reid import load_reid
 
-    if out.exists():
-        return out
-    model = load_reid(path, "cpu")
-    print(quantize_int8(export_reid(model, None).data, out,
-                        reid_inputs(model.config, calibration),
-                        calibration.source).summary(), flush=True)
+    if not out.exists():
+        print(export_int8(load_reid(path, "cpu"), out, calibration)[1].summary(), flush=True)
     return out
 
 

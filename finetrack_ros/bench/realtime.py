@@ -731,7 +731,7 @@ def worker_prepare(job: dict) -> dict:
     precisions = {CONFIGS[c][1] for c in job["configs"] if CONFIGS[c][0] == "onnxruntime"}
     if not precisions:
         return result
-    from finetrack_ros.export import export_detector, export_reid
+    from finetrack_ros.inference.export import export_detector, export_reid
 
     out = Path(job["out_dir"])
     out.mkdir(parents=True, exist_ok=True)
@@ -752,8 +752,8 @@ def _quantize(job: dict, detector, extractor, fp32: dict, out: Path, notes: list
     """
     import numpy as np
 
-    from finetrack_ros.calibration import CalibrationFrames, detector_inputs, reid_inputs
-    from finetrack_ros.export import quantize_int8
+    from finetrack_ros.inference.calibration import CalibrationFrames
+    from finetrack_ros.inference.export import export_int8
 
     frames, boxes = _load_scene(job["scene"])
     count = min(int(job["calib_frames"]), len(frames))
@@ -761,9 +761,8 @@ def _quantize(job: dict, detector, extractor, fp32: dict, out: Path, notes: list
     calibration = CalibrationFrames(source, [np.ascontiguousarray(f) for f in frames[:count]],
                                     [b for b in boxes[:count]])
     int8 = {"detector": str(out / "detector_int8.onnx"), "reid": str(out / "reid_int8.onnx")}
-    for network, inputs in (("detector", detector_inputs(detector, calibration)),
-                            ("reid", reid_inputs(extractor.config, calibration))):
-        report = quantize_int8(fp32[network], int8[network], inputs, source)
+    for network, model in (("detector", detector), ("reid", extractor.model)):
+        _, report = export_int8(model, int8[network], calibration, fp32=fp32[network])
         notes.append(f"{network}: {report.summary().split(': ', 1)[1]}")
     return int8
 

@@ -80,7 +80,7 @@ def build_detector(args: argparse.Namespace, **overrides):
 
     from finetrack_ros.detector import SIZES, YOLOXDetector
     from finetrack_ros.detector.checkpoint import AUTO_SIZE
-    from finetrack_ros.inference import is_onnx_path
+    from finetrack_ros.inference.options import is_onnx_path
 
     if args.detector is None and not args.random_weights:
         raise ValueError("--detector CHECKPOINT is required (or --random-weights for a smoke "

@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--calib is for --int8 (an fp32 export needs no calibration)")
     calibration = None
     if args.int8:  # read (and check) the frames before the export work
-        from finetrack_ros.calibration import DEFAULT_FRAMES, read_calibration_frames
+        from finetrack_ros.inference.calibration import DEFAULT_FRAMES, read_calibration_frames
 
         calibration = read_calibration_frames(args.calib, args.calib_frames or DEFAULT_FRAMES,
                                               args.image_topic, args.detections_topic)
@@ -77,38 +77,33 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _export_detector(args: argparse.Namespace, calibration) -> None:
-    from finetrack_ros.export import export_detector
+    from finetrack_ros.inference.export import export_detector
 
     detector = build_detector(args)
     if calibration is None:
         print(export_detector(detector, args.out, args.opset, args.tolerance).summary())
         return
-    from finetrack_ros.calibration import detector_inputs
-
-    _quantize(args, export_detector, detector, detector_inputs(detector, calibration),
-              calibration.source)
+    _quantize(args, detector, calibration)
 
 
 def _export_reid(args: argparse.Namespace, calibration) -> None:
-    from finetrack_ros.export import export_reid
+    from finetrack_ros.inference.export import export_reid
 
     model = _load_reid(args)
     if calibration is None:
         print(export_reid(model, args.out, args.opset, args.tolerance).summary())
         return
-    from finetrack_ros.calibration import reid_inputs
-
-    _quantize(args, export_reid, model, reid_inputs(model.config, calibration),
-              calibration.source)
+    _quantize(args, model, calibration)
 
 
-def _quantize(args: argparse.Namespace, export, network, inputs, source: str) -> None:
-    """Export ``network`` to fp32 with ``export``, check it in ONNX Runtime, quantize it."""
-    from finetrack_ros.export import quantize_int8
+def _quantize(args: argparse.Namespace, network, calibration) -> None:
+    """Export ``network`` to fp32, check it in ONNX Runtime, write its int8 file."""
+    from finetrack_ros.inference.export import export_int8
 
-    fp32 = export(network, None, args.opset, args.tolerance)  # checked, not written
+    fp32, int8 = export_int8(network, args.out, calibration, opset=args.opset,
+                             tolerance=args.tolerance)
     print(fp32.summary())
-    print(quantize_int8(fp32.data, args.out, inputs, source).summary())
+    print(int8.summary())
 
 
 def _load_reid(args: argparse.Namespace):

@@ -2,7 +2,7 @@
 
 The one detector object the pipeline, the CLI and the benchmark use. ``.model`` is the plain
 trainable :class:`~finetrack_ros.detector.yolox.YOLOX` (None for an ``.onnx`` file);
-inference runs a *runner* (:mod:`finetrack_ros.inference`) built on first use: a conv+BN
+inference runs a *runner* (:mod:`finetrack_ros.inference.runners`) built on first use: a conv+BN
 fused copy in torch (fp32, bf16, fp16 on CUDA; ``torch.compile`` optional), or ONNX Runtime
 (fp32, or an int8 file of ``finetrack export onnx --int8``). After changing ``.model``'s
 weights (training), call :meth:`YOLOXDetector.refresh`.
@@ -27,15 +27,14 @@ from finetrack_ros.detector.checkpoint import (
 from finetrack_ros.detector.postprocess import PostprocessConfig, postprocess, unletterbox
 from finetrack_ros.detector.preprocess import PreprocessConfig, preprocess
 from finetrack_ros.detector.yolox import SIZES, build_yolox
-from finetrack_ros.inference import (
-    InferenceOptions,
+from finetrack_ros.inference.options import InferenceOptions, is_onnx_path
+from finetrack_ros.inference.options import describe as describe_inference
+from finetrack_ros.inference.runners import (
     Runner,
-    is_onnx_path,
     load_onnx_network,
     make_runner,
     runner_module,
 )
-from finetrack_ros.inference import describe as describe_inference
 from finetrack_ros.structures import Detections
 
 # What an ONNX detector file stores of its configuration (``finetrack export onnx``).
@@ -75,7 +74,7 @@ class YOLOXDetector:
             test size.
         conf: minimum obj·cls score kept. nms: class-aware NMS IoU threshold.
         raw_bgr: True for official YOLOX >= 0.2 checkpoints (raw BGR 0..255 input).
-        device, fuse, compile: see :class:`~finetrack_ros.inference.InferenceOptions`.
+        device, fuse, compile: see :class:`~finetrack_ros.inference.options.InferenceOptions`.
         inference: backend, precision and threads; its ``device``/``fuse``/``compile`` are
             replaced by the arguments above when given explicitly.
 

@@ -16,10 +16,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from finetrack_ros.inference import (
-    InferenceOptions,
+from finetrack_ros.inference.options import InferenceOptions, is_onnx_path
+from finetrack_ros.inference.runners import (
     Runner,
-    is_onnx_path,
     load_onnx_network,
     make_runner,
     runner_module,

@@ -33,6 +33,7 @@ from launch_ros.event_handlers import OnStateTransition
 from launch_ros.events.lifecycle import ChangeState
 from lifecycle_msgs.msg import Transition
 
+from finetrack_ros.inference.options import BACKENDS, PRECISIONS
 from finetrack_ros.package_paths import (
     DEMO_DETECTOR,
     DEMO_PARAMS,
@@ -62,10 +63,10 @@ NODE_ARGUMENTS = [
     ("reid_weights", "", "FineTrack Re-ID checkpoint; empty: the params file's "
      "reid.checkpoint (the shipped demo weights with the default params file)"),
     ("device", "", "torch device (auto, cpu, cuda, cuda:1); empty keeps the params file's"),
-    ("backend", "", "torch or onnxruntime (weights may then be .onnx files of finetrack "
+    ("backend", "", " or ".join(BACKENDS) + " (weights may then be .onnx files of finetrack "
      "export onnx); empty keeps the params file's"),
-    ("precision", "", "fp32, bf16, fp16 (CUDA) or int8 (onnxruntime, int8 .onnx files); empty "
-     "keeps the params file's"),
+    ("precision", "", ", ".join(PRECISIONS) + " (bf16: torch; fp16: torch on CUDA; int8: "
+     "onnxruntime, int8 .onnx files); empty keeps the params file's"),
     ("namespace", "", "namespace of the node (and rviz)"),
     ("external_detections", "false", "track detections from detections_topic instead of "
      "running YOLOX"),

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from finetrack_ros.cpu_share import CpuShare
+from finetrack_ros.inference.threads import CpuShare
 from finetrack_ros.progress import progress_bar
 from finetrack_ros.reid.match_distance import measure_match_distance
 from finetrack_ros.train.reid_checkpoint import (

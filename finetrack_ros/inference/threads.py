@@ -1,15 +1,25 @@
-"""Torch threads that follow the CPU left to the node: one per core, fewer while others work.
+"""CPU threads of the networks: one policy for the node, the CLI and the benchmarks.
 
-torch's OpenMP threads meet at a barrier after every operator. When another process keeps a
-core busy, the thread on that core is descheduled and the others wait for it: on 2 cores with
+:func:`apply_thread_policy` sets torch's process-wide threads for an
+:class:`~finetrack_ros.inference.options.InferenceOptions`: its ``threads`` with torch (0:
+torch's default), one with ONNX Runtime (there torch only crops and normalises, and its
+OpenMP pool would spin against the ONNX Runtime sessions; measured with ``finetrack bench
+realtime``). ONNX Runtime sessions take ``threads`` themselves (``runners.OnnxRunner``).
+
+:func:`follow_free_cores` is the rest of ``threads: 0`` with torch on the CPU: torch's
+OpenMP threads meet at a barrier after every operator. When another process keeps a core
+busy, the thread on that core is descheduled and the others wait for it: on 2 cores with
 one competing busy process, YOLOX-s + Re-ID in torch fell from 11 to 3.3 fps with 2 threads
-but held 10.6 fps with 1 (``finetrack bench realtime``). So with ``num_threads: 0`` the node
-measures, about once a second, how many cores *other* processes used (``/proc/stat`` busy
-time minus this process's CPU time) and gives torch the cores left: ``round(cores - others)``,
-at least one. Linux only; elsewhere the thread count stays at torch's default.
+but held 10.6 fps with 1 (``finetrack bench realtime``). So :class:`CpuShare` measures, about
+once a second, how many cores *other* processes used (``/proc/stat`` busy time minus this
+process's CPU time) and gives torch the cores left: ``round(cores - others)``, at least one.
+Linux only; elsewhere the thread count stays at torch's default.
+
+torch is imported only when a thread count is set.
 """
 from __future__ import annotations
 
+import functools
 import os
 import time
 from typing import Callable, Optional
@@ -60,7 +70,7 @@ class CpuShare:
 
     Args:
         max_threads: most threads (default: the usable cores).
-        set_threads: applies a thread count (default ``torch.set_num_threads``).
+        set_threads: applies a thread count (default :func:`set_torch_threads`).
         busy, own, clock: the readings (injected by tests).
 
     ``report``, when set, gets one line per change (the node logs it).
@@ -74,7 +84,7 @@ class CpuShare:
         self.cores = usable_cores()
         self.max_threads = max_threads or self.cores
         self.period_s = period_s
-        self.set_threads = set_threads or _set_torch_threads
+        self.set_threads = set_threads or set_torch_threads
         self.busy, self.own, self.clock = busy, own, clock
         self.others = 0.0  # smoothed cores used by other processes
         self.threads = self.max_threads
@@ -113,7 +123,30 @@ class CpuShare:
         return self.threads
 
 
-def _set_torch_threads(threads: int) -> None:
+@functools.cache
+def default_torch_threads() -> int:
+    """Return torch's thread count before this package first changed it (``threads`` 0)."""
     import torch
 
-    torch.set_num_threads(threads)
+    return torch.get_num_threads()
+
+
+def set_torch_threads(threads: int) -> None:
+    """Set torch's intra-op threads for the process (0: torch's default)."""
+    import torch
+
+    default = default_torch_threads()  # read before the first change
+    torch.set_num_threads(int(threads) if threads > 0 else default)
+
+
+def apply_thread_policy(options) -> None:
+    """Set torch's threads for ``options``: its ``threads``, or one with ONNX Runtime."""
+    set_torch_threads(1 if options.backend == "onnxruntime" else options.threads)
+
+
+def follow_free_cores(options) -> Optional[CpuShare]:
+    """Return the CpuShare that ``threads: 0`` with torch on the CPU runs, else None."""
+    if options.threads != 0 or options.backend != "torch" or options.device != "cpu":
+        return None
+    share = CpuShare(max_threads=default_torch_threads())
+    return share if share.available else None

@@ -1,24 +1,10 @@
-"""How the networks run: backend, precision and CPU threads; the one loader of both networks.
+"""Runners: how a network is called, in torch or ONNX Runtime; the one loader of both networks.
 
-:class:`InferenceOptions` says how a network runs; :func:`make_runner` turns a torch module
-or an ``.onnx`` file into a *runner*, a callable ``(B, ...) float tensor → tuple of float32
-tensors`` that :class:`~finetrack_ros.detector.YOLOXDetector` and
-:class:`~finetrack_ros.reid.FeatureExtractor` call per batch. The node (parameters
-``backend``, ``precision``, ``num_threads``, ``spin_wait``), the CLI (the same names as
-flags) and the benchmarks all load networks through it.
-
-=============  =========  ==================================================================
-backend        precision  what runs
-=============  =========  ==================================================================
-torch          fp32       the checkpoint's network (any device); channels-last on the CPU
-torch          bf16       bfloat16 weights and activations (CPUs with AVX-512 BF16 or AMX;
-                          slow emulation elsewhere), or CUDA
-torch          fp16       float16, CUDA only
-onnxruntime    fp32       an ``.onnx`` file of ``finetrack export onnx``, or a ``.pth``
-                          checkpoint exported in memory when the network is loaded
-onnxruntime    int8       an ``.onnx`` file of ``finetrack export onnx --int8 --calib SRC``
-                          (static quantization calibrated on the user's frames)
-=============  =========  ==================================================================
+:func:`make_runner` turns a torch module, and :func:`load_onnx_network` an ``.onnx`` file,
+into a *runner*: a callable ``(B, ...) float tensor → tuple of float32 tensors`` that
+:class:`~finetrack_ros.detector.YOLOXDetector` and :class:`~finetrack_ros.reid.FeatureExtractor`
+call per batch, as an :class:`~finetrack_ros.inference.options.InferenceOptions` says (the
+table of backends and precisions is in ``options.py``).
 
 ONNX files of ``finetrack export`` describe themselves (:data:`METADATA_KEY` metadata: which
 network, its configuration, precision, calibration), so the loader refuses a file that does
@@ -30,93 +16,20 @@ import copy
 import io
 import json
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence, Union
 
 import torch
 from torch import nn
 
-BACKENDS = ("torch", "onnxruntime")
-PRECISIONS = ("fp32", "bf16", "fp16", "int8")
-ONNX_SUFFIX = ".onnx"
+from finetrack_ros.inference.options import InferenceOptions
+
 # ONNX metadata_props key of the JSON that describes a finetrack network file.
 METADATA_KEY = "finetrack"
 METADATA_VERSION = 1
 DEFAULT_OPSET = 17  # supported by onnxruntime >= 1.12
 # Runners take one input batch and return every output as float32 tensors.
 Runner = Callable[[torch.Tensor], tuple]
-
-_TORCH_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-@dataclass(frozen=True)
-class InferenceOptions:
-    """How a network runs (not what it computes).
-
-    Attributes:
-        backend: ``torch`` or ``onnxruntime`` (parameter ``backend``).
-        precision: ``fp32``, ``bf16``, ``fp16`` or ``int8`` (parameter ``precision``).
-        device: torch device string; ONNX Runtime runs on the CPU.
-        threads: intra-op threads of an ONNX Runtime session; 0 = its default (one per
-            core). torch's threads are process-wide: :func:`set_torch_threads`.
-        spin_wait: let idle ONNX Runtime pool threads busy-wait for work. Off by default:
-            the detector's and the Re-ID's pools (and any other process) then do not spin
-            against each other; on 2 cores spinning halved the fps, idle or shared.
-        fuse: fold BatchNorm into convs (detector; same outputs, faster).
-        compile: ``torch.compile`` the torch network (slow first call).
-    """
-
-    backend: str = "torch"
-    precision: str = "fp32"
-    device: str = "cpu"
-    threads: int = 0
-    spin_wait: bool = False
-    fuse: bool = True
-    compile: bool = False
-
-    def __post_init__(self) -> None:
-        if self.backend not in BACKENDS:
-            raise ValueError(f"parameter 'backend' = {self.backend!r}: choose one of "
-                             f"{list(BACKENDS)}")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"parameter 'precision' = {self.precision!r}: choose one of "
-                             f"{list(PRECISIONS)}")
-        device = torch.device(self.device)
-        if self.precision == "fp16" and device.type != "cuda":
-            raise ValueError(f"parameter 'precision' = 'fp16': fp16 needs a CUDA device, got "
-                             f"device {self.device!r}; on the CPU use bf16 (torch) or int8 "
-                             "(onnxruntime)")
-        if self.backend == "onnxruntime":
-            if device.type != "cpu":
-                raise ValueError(f"parameter 'backend' = 'onnxruntime' runs on the CPU, got "
-                                 f"device {self.device!r}; on a GPU use backend torch with "
-                                 "precision fp16")
-            if self.precision not in ("fp32", "int8"):
-                raise ValueError(f"parameter 'precision' = {self.precision!r}: backend "
-                                 "onnxruntime runs fp32 or int8; bf16 runs in backend torch")
-        elif self.precision == "int8":
-            raise ValueError("parameter 'precision' = 'int8' runs in ONNX Runtime: set "
-                             "backend onnxruntime and give int8 .onnx files made by "
-                             "'finetrack export onnx --int8 --calib SRC'")
-
-    @property
-    def torch_dtype(self) -> torch.dtype:
-        """Weights and activations dtype of a torch runner."""
-        return _TORCH_DTYPES.get(self.precision, torch.float32)
-
-
-# torch's thread count before this package changed it (``threads`` 0 restores it)
-DEFAULT_TORCH_THREADS = torch.get_num_threads()
-
-
-def set_torch_threads(threads: int) -> None:
-    """Set torch's intra-op threads for the process (0: torch's default)."""
-    torch.set_num_threads(int(threads) if threads > 0 else DEFAULT_TORCH_THREADS)
-
-
-def is_onnx_path(path: Union[str, Path, None]) -> bool:
-    return path is not None and str(path).lower().endswith(ONNX_SUFFIX)
 
 
 class TorchRunner:
@@ -319,12 +232,3 @@ def with_metadata(model: bytes, metadata: dict[str, Any]) -> bytes:
     proto.metadata_props.add(key=METADATA_KEY,
                              value=json.dumps({"version": METADATA_VERSION, **metadata}))
     return proto.SerializeToString()
-
-
-def describe(options: InferenceOptions) -> str:
-    """Return a few words for logs: ``onnxruntime int8, 2 threads, no spinning``."""
-    text = f"{options.backend} {options.precision}"
-    if options.backend == "onnxruntime":
-        text += f", {options.threads or 'default'} threads"
-        text += "" if options.spin_wait else ", no spin-waiting"
-    return text

@@ -8,9 +8,10 @@ Both graphs have a dynamic batch axis and a fixed image size:
 * Re-ID: ``crops`` (B, 3, h, w) float32, normalised RGB → ``embeddings`` (B, D), unit rows,
   and ``masks`` (B, K, h/4, w/4), the part masks (occlusion-aware part weighting).
 
-Each file carries its configuration as ``finetrack`` metadata (:mod:`finetrack_ros.inference`),
-so the node and the CLI load it as they load a checkpoint. :func:`quantize_int8` makes the
-int8 file of a network from calibration inputs (:mod:`finetrack_ros.calibration`).
+Each file carries its configuration as ``finetrack`` metadata (``runners.py``), so the node
+and the CLI load it as they load a checkpoint. :func:`export_int8` makes the int8 file of
+either network, calibrated on frames (``calibration.py``): ``finetrack export onnx --int8``,
+``bench precision`` and ``bench realtime`` all call it.
 
 Uses the TorchScript-based exporter (``dynamo=False``), which needs no extra packages.
 """
@@ -28,10 +29,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from finetrack_ros.inference import (
+from finetrack_ros.inference.options import InferenceOptions
+from finetrack_ros.inference.runners import (
     DEFAULT_OPSET,
     METADATA_KEY,
-    InferenceOptions,
     OnnxRunner,
     onnx_bytes,
     with_metadata,
@@ -154,6 +155,36 @@ def export_reid(model: nn.Module, path: str | Path | None, opset: int = DEFAULT_
     example = torch.randn(2, 3, crop_h, crop_w, generator=torch.Generator().manual_seed(1))
     return export_onnx(EmbeddingsAndMasks(model), example, path, "crops",
                        ("embeddings", "masks"), opset, tolerance, onnx_metadata(model))
+
+
+def export_int8(network: Any, path: str | Path, calibration: Any,
+                fp32: Optional[bytes] = None, opset: int = DEFAULT_OPSET,
+                tolerance: float = DEFAULT_TOLERANCE
+                ) -> tuple[Optional[ExportReport], "QuantizationReport"]:
+    """Write the static int8 ONNX file of a detector or a Re-ID network.
+
+    Args:
+        network: a :class:`~finetrack_ros.detector.YOLOXDetector` or a ``FineTrackReID``.
+        calibration: ``calibration.CalibrationFrames``: its frames (the detector) or the
+            crops of its boxes (Re-ID) calibrate the activation ranges.
+        fp32: the network's fp32 ONNX bytes when already exported; else exported and
+            checked against PyTorch here.
+
+    Returns:
+        (the fp32 export's report, or None when ``fp32`` was given; the int8 report).
+    """
+    from finetrack_ros.inference.calibration import detector_inputs, reid_inputs
+    from finetrack_ros.reid.model import FineTrackReID
+
+    if isinstance(network, FineTrackReID):
+        export, inputs = export_reid, reid_inputs(network.config, calibration)
+    else:
+        export, inputs = export_detector, detector_inputs(network, calibration)
+    report = None
+    if fp32 is None:
+        report = export(network, None, opset, tolerance)  # checked, not written
+        fp32 = report.data
+    return report, quantize_int8(fp32, path, inputs, calibration.source)
 
 
 @dataclass
