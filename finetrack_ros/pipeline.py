@@ -13,9 +13,10 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+from finetrack_ros.camera_motion import CameraMotion
 from finetrack_ros.inference.threads import CpuShare
 from finetrack_ros.structures import Detections
-from finetrack_ros.tracker.camera_motion import CameraMotion
+from finetrack_ros.tracker.inputs import TrackerInput
 
 # (frame_bgr (H, W, 3) uint8) -> Detections
 DetectorFn = Callable[[np.ndarray], Detections]
@@ -136,23 +137,26 @@ class TrackingPipeline:
         detections = highest_scores(detections, self.max_detections)
         timings["detect"] = _ms_since(start)
 
-        # the warp first: adaptive Re-ID looks where the tracker will predict each track
+        # the prediction first: adaptive Re-ID looks where the tracker expects each track
         warp = None
         if self.tracker.config.camera_motion != "none" and frame_bgr is not None:
             start = time.perf_counter()
             warp = self._camera_warp(frame_bgr, detections)
             timings["camera_motion"] = _ms_since(start)
+        start = time.perf_counter()
+        self.tracker.predict(warp)
+        predict_ms = _ms_since(start)
 
         embeddings = visibility = reused = None
         if self.uses_appearance and frame_bgr is not None:
             start = time.perf_counter()
-            embeddings, visibility, reused = self._embed_high_boxes(frame_bgr, detections, warp)
+            embeddings, visibility, reused = self._embed_high_boxes(frame_bgr, detections)
             timings["reid"] = _ms_since(start)
         start = time.perf_counter()
-        tracks = self.tracker.update(
-            detections.boxes_xyxy, detections.scores, detections.class_ids, embeddings, warp,
-            visibility, reused)
-        timings["track"] = _ms_since(start)
+        tracks = self.tracker.update(TrackerInput(
+            detections.boxes_xyxy, detections.scores, detections.class_ids, embeddings,
+            visibility, reused))
+        timings["track"] = predict_ms + _ms_since(start)
         result = FrameResult(self.frame_index, tracks, detections, embeddings, timings,
                              boxes_in=boxes_in, boxes_cut=boxes_in - len(detections))
         if reused is not None:
@@ -169,8 +173,7 @@ class TrackingPipeline:
             self.camera_motion = CameraMotion(method)
         return self.camera_motion.estimate(frame_bgr, detections.boxes_xyxy)
 
-    def _embed_high_boxes(self, frame_bgr: np.ndarray, detections: Detections,
-                          warp: Optional[np.ndarray] = None):
+    def _embed_high_boxes(self, frame_bgr: np.ndarray, detections: Detections):
         """Compute (N, D) Re-ID features and (N, K) part visibility of the detections.
 
         The features have zero rows (= "no feature") for low-score boxes; the visibility is
@@ -184,7 +187,7 @@ class TrackingPipeline:
         about half the Re-ID time with a detector at a low ``conf``.
         """
         high = detections.scores > self.tracker.config.track_thresh
-        reuse = self.tracker.reusable_features(detections.boxes_xyxy, detections.scores, warp)
+        reuse = self.tracker.reusable_features(detections.boxes_xyxy, detections.scores)
         reused = np.zeros(len(detections), bool)
         reused[reuse.rows] = True
         fresh = high & ~reused

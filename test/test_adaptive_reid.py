@@ -6,7 +6,7 @@ import pytest
 
 from finetrack_ros.pipeline import TrackingPipeline
 from finetrack_ros.structures import Detections
-from finetrack_ros.tracker import ByteTracker, TrackerConfig
+from finetrack_ros.tracker import ByteTracker, TrackerConfig, TrackerInput
 
 HEIGHT, WIDTH = 480, 640
 COLOURS = ((200, 40, 40), (40, 200, 40), (40, 40, 200))
@@ -146,8 +146,8 @@ def test_off_is_bitwise_todays_tracker_fed_every_embedding():
             embeddings = np.zeros((len(dets), 3), np.float32)
             high = dets.scores > reference.config.track_thresh
             embeddings[high] = plain(frame, dets.boxes_xyxy[high])
-            expected = reference.update(dets.boxes_xyxy, dets.scores, dets.class_ids,
-                                        embeddings)
+            expected = reference.update(TrackerInput(dets.boxes_xyxy, dets.scores,
+                                                     dets.class_ids, embeddings))
             assert [t[0] for t in result.tracks] == [t.track_id for t in expected]
             for (_, _, mean, cov, feature), want in zip(result.tracks, expected):
                 assert np.array_equal(mean, want.mean) and np.array_equal(cov, want.cov)
@@ -160,14 +160,15 @@ def test_predicted_boxes_are_read_only_and_what_update_predicts():
     _, _, pipeline = run(CROSSING[:6], use_appearance=True)
     tracker = pipeline.tracker
     # a third, unconfirmed track (not predicted by update, only warped)
-    tracker.update([[300, 300, 340, 400]], [0.9], None, np.ones((1, 3), np.float32))
+    tracker.update(TrackerInput([[300, 300, 340, 400]], [0.9], None, np.ones((1, 3), np.float32)))
     warp = np.array([[1.01, 0.02, 5.0], [-0.02, 1.01, -3.0]])
     tracks = tracker.tracked_tracks + tracker.lost_tracks
     means = [t.mean.copy() for t in tracks]
-    predicted = tracker.predicted_boxes(warp)
+    tracker.predict(warp)
+    predicted = tracker.predicted_boxes()
     assert all(np.array_equal(t.mean, m) for t, m in zip(tracks, means))
     assert not any(t.is_activated for t in tracker.tracked_tracks[2:])
-    tracker.update(np.zeros((0, 4)), np.zeros(0), None, np.zeros((0, 3)), warp)
+    tracker.update(TrackerInput(np.zeros((0, 4)), np.zeros(0), None, np.zeros((0, 3))))
     np.testing.assert_allclose([t.xyxy for t in tracks], predicted, rtol=0, atol=1e-9)
 
 
@@ -218,8 +219,8 @@ def test_a_box_overlapped_by_a_second_track_is_embedded():
     frame, dets = SEPARATED[6]
     # a passer-by next to the first person starts an (unconfirmed) track ...
     extra = dets.boxes_xyxy[0] + [30, 0, 30, 0]
-    tracker.update(np.vstack([dets.boxes_xyxy, extra]), [0.9, 0.9, 0.9], None,
-                   np.ones((3, 3), np.float32) / np.sqrt(3))
+    tracker.update(TrackerInput(np.vstack([dets.boxes_xyxy, extra]), [0.9, 0.9, 0.9], None,
+                   np.ones((3, 3), np.float32) / np.sqrt(3)))
     assert len(tracker.tracked_tracks) == 3
     # ... and is gone: the first person's box overlaps two tracks, so it is embedded
     frame, dets = SEPARATED[7]
@@ -231,9 +232,9 @@ def test_a_reused_feature_never_leaves_the_first_association():
     tracker = ByteTracker(TrackerConfig(use_appearance=True, track_thresh=0.1,
                                         appearance_stages=("unconfirmed",)))
     feature = np.array([[0.6, 0.8, 0.0]], np.float32)
-    tracker.update([[100, 100, 140, 200]], [0.9], None, feature)
+    tracker.update(TrackerInput([[100, 100, 140, 200]], [0.9], None, feature))
     # IoU ~0.6 at score 0.25: first-stage cost 1 - 0.6 * 0.25 > match_thresh
-    tracker.update([[112, 100, 152, 200]], [0.25], None, feature, reused_features=[True])
+    tracker.update(TrackerInput([[112, 100, 152, 200]], [0.25], None, feature, reused=[True]))
     new = [t for t in tracker.tracked_tracks if t.track_id == 2]
     assert len(new) == 1 and new[0].feature is None
     assert [t.track_id for t in tracker.lost_tracks] == [1]
@@ -245,13 +246,13 @@ def test_a_fresh_embedding_after_skipped_frames_stands_for_them_too():
     box = [[100, 100, 140, 200]]
     old = np.array([[1.0, 0.0, 0.0]], np.float32)
     new = np.array([[0.0, 1.0, 0.0]], np.float32)
-    tracker.update(box, [0.9], None, old)
+    tracker.update(TrackerInput(box, [0.9], None, old))
     for _ in range(2):
-        tracker.update(box, [0.9], None, old, reused_features=[True])
+        tracker.update(TrackerInput(box, [0.9], None, old, reused=[True]))
     track = tracker.tracked_tracks[0]
     assert track.skipped_features == 2 and track.feature_frame == 1
     np.testing.assert_array_equal(track.feature, old[0])
-    tracker.update(box, [0.9], None, new)
+    tracker.update(TrackerInput(box, [0.9], None, new))
     weight = 0.9 ** 3
     expected = weight * old[0] + (1 - weight) * new[0]
     np.testing.assert_allclose(track.feature, expected / np.linalg.norm(expected), atol=1e-6)

@@ -17,7 +17,7 @@ from test_bytetrack_exactness import PRESETS, SEQUENCES, assert_same_tracks, rea
 
 from finetrack_ros.bench.tracker import SceneConfig, make_scene
 from finetrack_ros.boxes import iou_matrix
-from finetrack_ros.tracker import ByteTracker, TrackerConfig, overlap
+from finetrack_ros.tracker import ByteTracker, TrackerConfig, TrackerInput, overlap
 from finetrack_ros.tracker import association as assoc
 from finetrack_ros.tracker import blocked_assignment as blocked
 from finetrack_ros.tracker.overlap import (
@@ -172,7 +172,7 @@ def test_large_blocks_by_lapmod_give_the_dense_matches(seed, monkeypatch):
 def _tracks_per_frame(tracker, frames, appearance: bool):
     out = []
     for boxes, scores, feats in frames:
-        tracks = tracker.update(boxes, scores, None, feats if appearance else None)
+        tracks = tracker.update(TrackerInput(boxes, scores, None, feats if appearance else None))
         out.append([(t.track_id, tuple(t.tlwh)) for t in tracks])
     out.append(sorted((t.track_id, t.state) for t in tracker.tracked_tracks
                       + tracker.lost_tracks))
@@ -193,9 +193,9 @@ def test_a_threshold_of_one_or_more_falls_back_to_dense():
     """match_thresh may reach 2: then boxes that do not overlap can match, as in ByteTrack."""
     config = TrackerConfig(match_thresh=1.5, track_thresh=0.5)
     tracker = ByteTracker(config)
-    tracker.update(np.array([[0, 0, 10, 20.0]]), np.array([0.9]))
-    tracker.update(np.array([[0, 0, 10, 20.0]]), np.array([0.9]))
-    tracks = tracker.update(np.array([[500, 500, 510, 520.0]]), np.array([0.9]))
+    tracker.update(TrackerInput(np.array([[0, 0, 10, 20.0]]), np.array([0.9])))
+    tracker.update(TrackerInput(np.array([[0, 0, 10, 20.0]]), np.array([0.9])))
+    tracks = tracker.update(TrackerInput(np.array([[500, 500, 510, 520.0]]), np.array([0.9])))
     assert [t.track_id for t in tracks] == [1]  # far away, no overlap, still matched
 
 
@@ -203,11 +203,11 @@ def test_a_crowd_update_stays_far_below_the_dense_memory():
     """5,000 tracks x 5,000 boxes: dense float64 costs alone would be 200 MB per matrix."""
     frames = make_scene(5000, 3, SceneConfig(width=8000.0, height=4000.0), seed=1)
     tracker = ByteTracker(TrackerConfig())
-    tracker.update(*frames[0][:2])
-    tracker.update(*frames[1][:2])
+    tracker.update(TrackerInput(*frames[0][:2]))
+    tracker.update(TrackerInput(*frames[1][:2]))
     tracemalloc.start()
     try:
-        tracker.update(*frames[2][:2])
+        tracker.update(TrackerInput(*frames[2][:2]))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

@@ -6,11 +6,15 @@
   bench live in ``finetrack_ros/arguments.py``);
 * the package has no import cycle between modules;
 * the node loads without ``rosbags`` (a bag library has no place on a robot's hot path);
-* the inference choices (``inference/options.py``) load without torch.
+* the inference choices (``inference/options.py``) load without torch;
+* ``tracker/`` needs only numpy, lap and yaml (and ``boxes.py``); camera-motion estimation
+  (OpenCV) is ``camera_motion.py``, outside it;
+* the core never imports ``bench/`` or ``demo.py``.
 """
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +26,8 @@ ROS_PACKAGES = {"rclpy", "rcl_interfaces", "sensor_msgs", "std_msgs", "vision_ms
                 "builtin_interfaces", "geometry_msgs", "rosidl_runtime_py", "launch",
                 "launch_ros"}
 APP_PREFIXES = ("finetrack_ros.cli", "finetrack_ros.bench", "finetrack_ros.demo")
+# what tracker/ may import besides the standard library and its own modules
+TRACKER_IMPORTS = {"numpy", "lap", "yaml", "finetrack_ros.boxes"}
 NODE_MODULE = "finetrack_ros.ros.finetrack_node"
 
 
@@ -144,3 +150,22 @@ def test_the_inference_choices_load_without_torch():
              "assert 'torch' not in sys.modules, 'torch loaded'\n")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES
+                                        if n.startswith("finetrack_ros.tracker")))
+def test_the_tracker_needs_only_numpy_lap_and_yaml(name):
+    outside = {n for n in imports_of(MODULES[name])
+               if n.split(".")[0] not in sys.stdlib_module_names
+               and not n.startswith("finetrack_ros.tracker")}
+    bad = {n for n in outside if n not in TRACKER_IMPORTS
+           and n.split(".")[0] not in TRACKER_IMPORTS
+           and not any(n.startswith(f"{allowed}.") for allowed in TRACKER_IMPORTS)}
+    assert not bad, f"{name} imports {sorted(bad)}: tracker/ is numpy, lap and yaml only"
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if not is_app(n)))
+def test_the_core_never_imports_the_applications(name):
+    bad = {n for n in imports_of(MODULES[name])
+           if n.startswith(("finetrack_ros.bench", "finetrack_ros.demo"))}
+    assert not bad, f"{name} imports {sorted(bad)}: the library must not depend on bench/demo"

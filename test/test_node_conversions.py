@@ -11,7 +11,7 @@ from ros_helpers import ros_install  # noqa: F401  (fixture)
 
 from finetrack_ros import messages as m
 from finetrack_ros.frame_path import ClassTable, detections_from_msg
-from finetrack_ros.tracker import ByteTracker, TrackerConfig
+from finetrack_ros.tracker import ByteTracker, TrackerConfig, TrackerInput
 
 pytestmark = pytest.mark.ros
 
@@ -29,8 +29,8 @@ def two_tracks():
     for frame in range(3):
         boxes = np.array([[10, 20, 50, 120], [200, 30, 240, 130]], np.float32)
         boxes[:, [0, 2]] += 4 * frame
-        tracks = tracker.update(boxes, np.array([0.9, 0.8], np.float32),
-                                np.array([0, 1]), None)
+        tracks = tracker.update(TrackerInput(boxes, np.array([0.9, 0.8], np.float32),
+                                np.array([0, 1]), None))
     return tracks
 
 

@@ -64,3 +64,22 @@ def test_a_frame_without_detections_tracks_with_part_visibility():
     empty = Detections(np.zeros((0, 4)), np.zeros(0), np.zeros(0, np.int64))
     assert pipeline.process(FRAME, DETS).tracks
     assert pipeline.process(FRAME, empty).tracks == []
+
+
+def test_the_kalman_prediction_and_the_warp_run_once_per_frame(monkeypatch):
+    """Adaptive Re-ID reads the frame's one prediction (ByteTracker.predict) before update."""
+    from finetrack_ros.tracker import byte_tracker
+
+    tracker = ByteTracker(TrackerConfig(use_appearance=True, reid_skip_iou=0.5,
+                                        camera_motion="sparse"))
+    pipeline = TrackingPipeline(tracker, extractor=RecordingExtractor())
+    predicts, warps = [], []
+    predict = tracker.kalman.predict
+    monkeypatch.setattr(tracker.kalman, "predict",
+                        lambda *a: predicts.append(1) or predict(*a))
+    warp_states = byte_tracker.warp_states
+    monkeypatch.setattr(byte_tracker, "warp_states",
+                        lambda *a: warps.append(1) or warp_states(*a))
+    for frame in range(4):
+        pipeline.process(FRAME, DETS)
+        assert len(predicts) == len(warps) == frame, frame  # none on the first (no tracks)

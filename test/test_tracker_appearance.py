@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from finetrack_ros.boxes import iou_matrix
-from finetrack_ros.tracker import ByteTracker, TrackerConfig
+from finetrack_ros.tracker import ByteTracker, TrackerConfig, TrackerInput
 from finetrack_ros.tracker.association import fuse_appearance, linear_assignment
 
 E1 = np.array([1.0, 0.0, 0.0, 0.0], np.float32)
@@ -51,11 +51,11 @@ def test_a_track_without_feature_is_matched_on_its_iou_cost_alone():
     """
     tracker = ByteTracker(TrackerConfig(use_appearance=True, match_thresh=0.8))
     box = np.array([[100.0, 100.0, 140.0, 200.0]])
-    tracker.update(box, [0.9], None, np.zeros((1, 4), np.float32))
+    tracker.update(TrackerInput(box, [0.9], None, np.zeros((1, 4), np.float32)))
     assert tracker.tracked_tracks[0].feature is None
     moved = box + [22, 0, 22, 0]  # 41 x 101 px boxes (pixel-inclusive), 19 px overlap
     assert 1 - iou_matrix(box, moved)[0, 0] * 0.9 == pytest.approx(1 - 19 / 63 * 0.9)
-    out = tracker.update(moved, [0.9], None, E1[None])
+    out = tracker.update(TrackerInput(moved, [0.9], None, E1[None]))
     assert [t.track_id for t in out] == [1]
     np.testing.assert_allclose(tracker.tracked_tracks[0].feature, E1)
 
@@ -74,9 +74,9 @@ def _crossing_scene(use_appearance: bool):
     b = a + [12, 0, 12, 0]
     feats = np.stack([E1, E2])
     for _ in range(3):
-        tracker.update(np.stack([a, b]), np.array([0.9, 0.9]), None, feats)
+        tracker.update(TrackerInput(np.stack([a, b]), np.array([0.9, 0.9]), None, feats))
     # next frame: the person looking like E1 is now at b, the one like E2 at a
-    return tracker.update(np.stack([a, b]), np.array([0.9, 0.9]), None, feats[::-1])
+    return tracker.update(TrackerInput(np.stack([a, b]), np.array([0.9, 0.9]), None, feats[::-1]))
 
 
 def test_appearance_decides_between_overlapping_candidates():
@@ -91,9 +91,9 @@ def test_appearance_decides_between_overlapping_candidates():
 def test_track_feature_is_a_unit_ema():
     tracker = ByteTracker(TrackerConfig(use_appearance=True, feature_momentum=0.9))
     box = np.array([[100.0, 100.0, 140.0, 200.0]])
-    tracker.update(box, [0.9], None, E1[None] * 3)  # not unit on input
+    tracker.update(TrackerInput(box, [0.9], None, E1[None] * 3))  # not unit on input
     np.testing.assert_allclose(tracker.tracked_tracks[0].feature, E1)
-    tracker.update(box, [0.9], None, E2[None])
+    tracker.update(TrackerInput(box, [0.9], None, E2[None]))
     expected = 0.9 * E1 + 0.1 * E2
     np.testing.assert_allclose(tracker.tracked_tracks[0].feature,
                                expected / np.linalg.norm(expected), rtol=1e-6)
@@ -106,8 +106,8 @@ def test_second_stage_ignores_appearance():
     """
     tracker = ByteTracker(TrackerConfig(use_appearance=True))
     box = np.array([[100.0, 100.0, 140.0, 200.0]])
-    tracker.update(box, [0.9], None, E1[None])
-    out = tracker.update(box + [7, 0, 7, 0], [0.3], None, -E1[None])
+    tracker.update(TrackerInput(box, [0.9], None, E1[None]))
+    out = tracker.update(TrackerInput(box + [7, 0, 7, 0], [0.3], None, -E1[None]))
     assert [t.track_id for t in out] == [1]
     assert tracker.uses_appearance_in("first") and not tracker.uses_appearance_in("second")
 
@@ -128,9 +128,10 @@ def test_zero_feature_rows_mean_no_feature():
     assert fused[0, 0] == pytest.approx(np.sqrt(0.6), abs=1e-9) and fused[0, 1] == 0.3
     tracker = ByteTracker(TrackerConfig(use_appearance=True))
     box = np.array([[100.0, 100.0, 140.0, 200.0]])
-    tracker.update(box, [0.9], None, np.zeros((1, 4), np.float32))
+    tracker.update(TrackerInput(box, [0.9], None, np.zeros((1, 4), np.float32)))
     assert tracker.tracked_tracks[0].feature is None
-    tracker.update(box, [0.9], None, E2[None])
+    tracker.update(TrackerInput(box, [0.9], None, E2[None]))
     np.testing.assert_allclose(tracker.tracked_tracks[0].feature, E2)
-    tracker.update(box, [0.9], None, np.zeros((1, 4), np.float32))  # keeps the old feature
+    # keeps the old feature
+    tracker.update(TrackerInput(box, [0.9], None, np.zeros((1, 4), np.float32)))
     np.testing.assert_allclose(tracker.tracked_tracks[0].feature, E2)

@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-from finetrack_ros.tracker import ByteTracker, TrackerConfig
-from finetrack_ros.tracker.camera_motion import IDENTITY, CameraMotion, warp_states
-from finetrack_ros.tracker.kalman import CX, CY, HEIGHT, V_CX, V_CY, V_HEIGHT
+from finetrack_ros.camera_motion import IDENTITY, CameraMotion
+from finetrack_ros.tracker import ByteTracker, TrackerConfig, TrackerInput
+from finetrack_ros.tracker.kalman import CX, CY, HEIGHT, V_CX, V_CY, V_HEIGHT, warp_states
 
 H, W = 480, 640
 
@@ -163,7 +163,8 @@ def test_compensation_keeps_ids_through_a_fast_pan():
         for frame in range(8):
             boxes = world - [pan * frame, 0, pan * frame, 0]
             warp = np.array([[1.0, 0.0, -pan], [0.0, 1.0, 0.0]]) if frame else IDENTITY
-            tracks = tracker.update(boxes, scores, camera_warp=warp if compensate else None)
+            tracker.predict(warp if compensate else None)
+            tracks = tracker.update(TrackerInput(boxes, scores))
             ids.append(sorted(t.track_id for t in tracks))
         results[compensate] = ids
     assert all(ids == [1, 2] for ids in results[True])  # one id each, every frame

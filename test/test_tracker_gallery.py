@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from finetrack_ros.tracker import ByteTracker, TrackerConfig, TrackState
+from finetrack_ros.tracker import ByteTracker, TrackerConfig, TrackerInput, TrackState
 
 FPS = 30.0
 BOX = np.array([100.0, 100.0, 140.0, 200.0])  # 100 px tall: one body height = 100 px
@@ -45,10 +45,12 @@ def config(**changes) -> TrackerConfig:
 def step(tracker: ByteTracker, people: list[tuple[np.ndarray, np.ndarray, int]]) -> list:
     """One frame of (box, feature, class) detections; returns the published (id, class)."""
     if not people:
-        return [(t.track_id, t.class_id) for t in tracker.update(np.zeros((0, 4)), [])]
+        tracks = tracker.update(TrackerInput(np.zeros((0, 4)), []))
+        return [(t.track_id, t.class_id) for t in tracks]
     boxes = np.array([p[0] for p in people])
-    tracks = tracker.update(boxes, np.full(len(people), 0.9), np.array([p[2] for p in people]),
-                            np.array([p[1] for p in people]))
+    tracks = tracker.update(TrackerInput(boxes, np.full(len(people), 0.9),
+                                         np.array([p[2] for p in people]),
+                                         np.array([p[1] for p in people])))
     return sorted((t.track_id, t.class_id) for t in tracks)
 
 

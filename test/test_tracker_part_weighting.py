@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from finetrack_ros.reid.visibility import occlusion_maps, part_visibility
-from finetrack_ros.tracker import ByteTracker, TrackerConfig
+from finetrack_ros.tracker import ByteTracker, TrackerConfig, TrackerInput
 from finetrack_ros.tracker.association import fuse_appearance, part_weighted_distance
 
 BEHIND = np.array([100.0, 100.0, 140.0, 200.0])  # bottom edge y = 200
@@ -85,13 +85,13 @@ def test_tracker_keeps_an_occluded_person_whose_visible_parts_match():
     for mode in ("none", "visibility"):
         tracker = ByteTracker(TrackerConfig(use_appearance=True, part_weighting=mode))
         box = BEHIND[None]
-        tracker.update(box, [0.9], [0], embedding([SHIRT, LEGS_A, WHOLE])[None],
-                       part_visibility=np.array([[1.0, 1.0]]))
-        tracker.update(box, [0.9], [0], embedding([SHIRT, LEGS_A, WHOLE])[None],
-                       part_visibility=np.array([[1.0, 1.0]]))
-        from finetrack_ros.tracker.byte_tracker import _Dets
+        tracker.update(TrackerInput(box, [0.9], [0], embedding([SHIRT, LEGS_A, WHOLE])[None],
+                       visibility=np.array([[1.0, 1.0]])))
+        tracker.update(TrackerInput(box, [0.9], [0], embedding([SHIRT, LEGS_A, WHOLE])[None],
+                       visibility=np.array([[1.0, 1.0]])))
+        from finetrack_ros.tracker.inputs import Dets
 
-        dets = _Dets(box + [0, 12, 0, 12], np.array([0.9]), np.array([0]),
+        dets = Dets(box + [0, 12, 0, 12], np.array([0.9]), np.array([0]),
                      embedding([SHIRT, LEGS_B, WHOLE])[None].astype(np.float32),
                      np.array([True]), np.array([[1.0, 0.0]]))
         costs[mode] = tracker._cost(tracker.tracked_tracks, dets, False, "first")[0, 0]

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from finetrack_ros.tracker import ByteTracker, TrackerConfig
+from finetrack_ros.tracker import ByteTracker, TrackerConfig, TrackerInput
 from finetrack_ros.tracker.association import GATED_COST, gated_appearance_distance
 
 E1 = np.array([1.0, 0.0, 0.0, 0.0], np.float32)
@@ -18,13 +18,14 @@ def _run(config: TrackerConfig, reappear_box: np.ndarray, reappear_feature: np.n
     tracker = ByteTracker(config)
     first_id = None
     for _ in range(5):
-        tracks = tracker.update(BOX[None], [0.9], None, E1[None])
+        tracks = tracker.update(TrackerInput(BOX[None], [0.9], None, E1[None]))
         first_id = tracks[0].track_id
     for _ in range(4):
-        tracker.update(np.zeros((0, 4)), [], None, np.zeros((0, 4), np.float32))
+        tracker.update(TrackerInput(np.zeros((0, 4)), [], None, np.zeros((0, 4), np.float32)))
     after = []
     for _ in range(2):
-        tracks = tracker.update(reappear_box[None], [0.9], None, reappear_feature[None])
+        tracks = tracker.update(TrackerInput(reappear_box[None], [0.9], None,
+                                             reappear_feature[None]))
         after.append([t.track_id for t in tracks])
     return first_id, after
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from finetrack_ros.tracker import ByteTracker, TrackerConfig, TrackState
+from finetrack_ros.tracker import ByteTracker, TrackerConfig, TrackerInput, TrackState
 from finetrack_ros.tracker.byte_tracker import remove_duplicates
 
 BOX = np.array([100.0, 100.0, 140.0, 200.0])  # 40 x 100 person, xyxy
@@ -15,7 +15,8 @@ def make(**overrides) -> ByteTracker:
 
 
 def step(tracker, boxes, scores, feats=None):
-    return tracker.update(np.reshape(boxes, (-1, 4)), np.asarray(scores, float), None, feats)
+    return tracker.update(TrackerInput(np.reshape(boxes, (-1, 4)), np.asarray(scores, float),
+                                       None, feats))
 
 
 def ids(tracks):
@@ -207,8 +208,8 @@ def test_velocity_age_and_frames_since_update():
 def test_bad_input_is_rejected_with_the_field_name():
     tr = make()
     with pytest.raises(ValueError, match="scores"):
-        tr.update(np.zeros((2, 4)), np.zeros(3))
+        tr.update(TrackerInput(np.zeros((2, 4)), np.zeros(3)))
     with pytest.raises(ValueError, match="boxes_xyxy"):
-        tr.update(np.zeros((2, 5)), np.zeros(2))
+        tr.update(TrackerInput(np.zeros((2, 5)), np.zeros(2)))
     with pytest.raises(ValueError, match="embeddings"):
-        tr.update(np.zeros((2, 4)), np.zeros(2), None, np.zeros((3, 8)))
+        tr.update(TrackerInput(np.zeros((2, 4)), np.zeros(2), None, np.zeros((3, 8))))

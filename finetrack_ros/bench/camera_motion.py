@@ -59,8 +59,8 @@ def _frames(seq: Path) -> list[np.ndarray]:
 
 
 def _cost_table(seq: Path) -> str:
+    from finetrack_ros.camera_motion import CameraMotion
     from finetrack_ros.mot import load_detections
-    from finetrack_ros.tracker.camera_motion import CameraMotion
 
     frames = _frames(seq)
     dets = load_detections(seq / "det" / "det.txt", len(frames))

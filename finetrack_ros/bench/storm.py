@@ -123,17 +123,17 @@ def _tracker_child(send, objects: int, method: str, frames: int, warmup: int) ->
 
 def _time_tracker(objects: int, method: str, frames: int, warmup: int) -> TrackerRun:
     from finetrack_ros.bench.tracker import SceneConfig, make_scene
-    from finetrack_ros.tracker import ByteTracker, TrackerConfig
+    from finetrack_ros.tracker import ByteTracker, TrackerConfig, TrackerInput
 
     scene = make_scene(objects, warmup + frames, SceneConfig(), seed=objects)
     tracker = ByteTracker(TrackerConfig(), dense_association=method == "dense")
     for boxes, scores, _ in scene[:warmup]:
-        tracker.update(boxes, scores)
+        tracker.update(TrackerInput(boxes, scores))
     base = reset_peak_rss()
     times = []
     for boxes, scores, _ in scene[warmup:]:
         start = time.perf_counter()
-        tracker.update(boxes, scores)
+        tracker.update(TrackerInput(boxes, scores))
         times.append((time.perf_counter() - start) * 1000.0)
     peak = proc_status_mb("VmHWM") - base
     return TrackerRun(objects, method, float(np.median(times)),

@@ -73,10 +73,10 @@ def time_updates(steps: dict[str, Callable], frames, warmup: int) -> dict[str, n
 
 
 def ours(use_appearance: bool) -> Callable:
-    from finetrack_ros.tracker import ByteTracker, TrackerConfig
+    from finetrack_ros.tracker import ByteTracker, TrackerConfig, TrackerInput
 
     tracker = ByteTracker(TrackerConfig(use_appearance=use_appearance))
-    return lambda b, s, f: tracker.update(b, s, None, f if use_appearance else None)
+    return lambda b, s, f: tracker.update(TrackerInput(b, s, None, f if use_appearance else None))
 
 
 def boxmot_bytetrack() -> Optional[Callable]:

@@ -6,7 +6,6 @@ frame. The Kalman filter runs batched over tracks.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
@@ -24,68 +23,12 @@ from finetrack_ros.tracker.association import (
     sparse_iou_distance,
 )
 from finetrack_ros.tracker.blocked_assignment import sparse_linear_assignment
-from finetrack_ros.tracker.camera_motion import warp_states
 from finetrack_ros.tracker.config import TrackerConfig
 from finetrack_ros.tracker.gallery import IdentityGallery, TakeBackRules
-from finetrack_ros.tracker.kalman import V_HEIGHT, KalmanFilter
+from finetrack_ros.tracker.inputs import Dets, FeatureReuse, TrackerInput
+from finetrack_ros.tracker.kalman import V_HEIGHT, KalmanFilter, warp_states
 from finetrack_ros.tracker.overlap import overlap_pairs, pair_iou
 from finetrack_ros.tracker.track import Track, TrackState, update_features, update_visibility
-
-
-@dataclass
-class _Dets:
-    """Detections of one frame as the tracker sees them (float64 xyxy, pixels)."""
-
-    xyxy: np.ndarray  # (K, 4)
-    scores: np.ndarray  # (K,)
-    class_ids: np.ndarray  # (K,) int64
-    features: Optional[np.ndarray]  # (K, D) unit rows or None
-    has_feature: Optional[np.ndarray] = None  # (K,) bool: False for all-zero feature rows
-    visibility: Optional[np.ndarray] = None  # (K, parts) part visibility in [0, 1], or None
-    # (K,) bool: the feature is a track's own, reused by adaptive Re-ID (not new evidence)
-    reused: Optional[np.ndarray] = None
-
-    def subset(self, index: np.ndarray) -> "_Dets":
-        optional = (None if a is None else a[index]
-                    for a in (self.features, self.has_feature, self.visibility, self.reused))
-        return _Dets(self.xyxy[index], self.scores[index], self.class_ids[index], *optional)
-
-    def fresh_features(self) -> Optional[np.ndarray]:
-        """Return the (K,) bool mask of rows with a newly computed (not reused) feature, or None."""
-        if self.has_feature is None:
-            return None
-        return self.has_feature if self.reused is None else self.has_feature & ~self.reused
-
-    def without_reused(self) -> "_Dets":
-        """Return these detections with reused features treated as no feature."""
-        if self.reused is None or not self.reused.any():
-            return self
-        return _Dets(self.xyxy, self.scores, self.class_ids, self.features,
-                     self.fresh_features(), self.visibility, self.reused)
-
-    def __len__(self) -> int:
-        return len(self.scores)
-
-
-@dataclass
-class FeatureReuse:
-    """Detections whose Re-ID can be skipped (:meth:`ByteTracker.reusable_features`).
-
-    Attributes:
-        rows: (S,) int indices of the detections whose embedding need not be computed.
-        track_ids: (S,) int id of the track whose feature each one reuses.
-        features: (S, D) float32 the tracks' smoothed unit features.
-        visibility: (S, K) the tracks' part visibility (``part_weighting: visibility``), or
-            None.
-    """
-
-    rows: np.ndarray
-    track_ids: np.ndarray
-    features: Optional[np.ndarray] = None
-    visibility: Optional[np.ndarray] = None
-
-    def __len__(self) -> int:
-        return len(self.rows)
 
 
 class ByteTracker:
@@ -116,6 +59,8 @@ class ByteTracker:
         """Forget every track and restart ids at 1."""
         self.frame_id = 0
         self._last_id = 0
+        # predict()'s (tracks, means, covariances) for the coming frame; update applies it
+        self._prediction: Optional[tuple[list[Track], np.ndarray, np.ndarray]] = None
         self.tracked_tracks: list[Track] = []
         self.lost_tracks: list[Track] = []
         # ids of removed tracks: ByteTrack's ``removed_stracks``, whose ids are subtracted
@@ -123,43 +68,42 @@ class ByteTracker:
         self._removed_ids: set[int] = set()
         self.gallery.clear()
 
-    def update(
-        self,
-        boxes_xyxy: np.ndarray,
-        scores: np.ndarray,
-        class_ids: Optional[np.ndarray] = None,
-        embeddings: Optional[np.ndarray] = None,
-        camera_warp: Optional[np.ndarray] = None,
-        part_visibility: Optional[np.ndarray] = None,
-        reused_features: Optional[np.ndarray] = None,
-    ) -> list[Track]:
-        """Advance one frame.
+    def predict(self, camera_warp: Optional[np.ndarray] = None) -> None:
+        """Step 1 of a frame: where this frame should show every track (no track changes yet).
 
-        Args:
-            boxes_xyxy: (N, 4) detections, pixels of the original image.
-            scores: (N,) detection scores in [0, 1].
-            class_ids: (N,) int class indices, or None (all 0).
-            embeddings: (N, D) unit Re-ID features, or None (IoU only); an all-zero row
-                means "no feature" for that box (it is then matched by IoU only).
-            camera_warp: (2, 3) affine image motion from the previous frame to this one
-                (:mod:`.camera_motion`); every track's prediction is moved by it. None: a
-                still camera (ByteTrack).
-            part_visibility: (N, K) visibility of each Re-ID part in [0, 1]
-                (``FeatureExtractor.with_visibility``), used when ``part_weighting`` is
-                ``visibility``; None: every part counts fully.
-            reused_features: (N,) bool, rows of ``embeddings`` that are a track's own feature
-                (adaptive Re-ID, :meth:`reusable_features`): they match as usual but never
-                update a track's feature or visibility, and count as no feature outside the
-                first association. None: every row is newly computed.
+        Confirmed and lost tracks are Kalman-predicted; then all tracks (unconfirmed too)
+        are moved by ``camera_warp``, the (2, 3) affine image motion from the previous frame
+        to this one (``finetrack_ros.camera_motion``; None: a still camera, as ByteTrack).
+        :meth:`reusable_features` reads the prediction and :meth:`update` applies it (or
+        predicts without a warp when this was not called). A second call replaces the first.
+        """
+        confirmed = [t for t in self.tracked_tracks if t.is_activated]
+        unconfirmed = [t for t in self.tracked_tracks if not t.is_activated]
+        pool = _joint(confirmed, self.lost_tracks)
+        tracks = pool + unconfirmed
+        if not tracks:
+            self._prediction = ([], np.zeros((0, 8)), np.zeros((0, 8, 8)))
+            return
+        means = np.array([t.mean for t in tracks])
+        covs = np.array([t.cov for t in tracks])
+        if pool:
+            means[:len(pool)], covs[:len(pool)] = self._predicted_states(pool)
+        if camera_warp is not None:  # (BoT-SORT) the camera moved every box on the screen
+            means, covs = warp_states(means, covs, np.asarray(camera_warp, np.float64))
+        self._prediction = (tracks, means, covs)
+
+    def update(self, inputs: TrackerInput) -> list[Track]:
+        """Associate one frame's detections (after :meth:`predict`, else predicted here).
+
         Returns:
             The activated TRACKED tracks passing the output box filters (ByteTrack's output).
         """
-        dets = self._validate(boxes_xyxy, scores, class_ids, embeddings)
-        if part_visibility is not None and embeddings is not None:
-            visibility = np.asarray(part_visibility, np.float64)  # (N, K), also for N = 0
-            dets.visibility = visibility.reshape(len(dets), visibility.shape[-1])
-        if reused_features is not None and embeddings is not None:
-            dets.reused = np.asarray(reused_features, bool).reshape(len(dets))
+        dets = inputs.checked()
+        if self._prediction is None:
+            self.predict()
+        for track, mean, cov in zip(*self._prediction):  # Step 1: predict (and warp)
+            track.mean, track.cov = mean, cov
+        self._prediction = None
         self.frame_id += 1
         cfg = self.config
         high = dets.subset(np.flatnonzero(dets.scores > cfg.track_thresh))
@@ -167,12 +111,7 @@ class ByteTracker:
             (dets.scores > cfg.det_low_thresh) & (dets.scores < cfg.track_thresh)))
         unconfirmed = [t for t in self.tracked_tracks if not t.is_activated]
         confirmed = [t for t in self.tracked_tracks if t.is_activated]
-
-        # Step 1: predict every confirmed and lost track
         pool = _joint(confirmed, self.lost_tracks)
-        self._predict(pool)
-        if camera_warp is not None:  # (BoT-SORT) the camera moved every box on the screen
-            self._warp(pool + unconfirmed, camera_warp)
         # Step 2: first association, high-score boxes against the pool
         activated, refound, u_pool, u_high = self._first_association(pool, high)
         still_lost = [pool[i] for i in u_pool if pool[i].state == TrackState.LOST]
@@ -198,13 +137,13 @@ class ByteTracker:
         return self._output()
 
     # --- stages ---
-    def _first_association(self, pool: list[Track], high: _Dets):
+    def _first_association(self, pool: list[Track], high: Dets):
         matches, u_pool, u_high = self._match(pool, high, self.config.fuse_score, "first",
                                               self.config.match_thresh)
         activated, refound = self._apply_matches(pool, high, matches)
         return activated, refound, u_pool, u_high
 
-    def _second_association(self, tracks: list[Track], low: _Dets):
+    def _second_association(self, tracks: list[Track], low: Dets):
         # IoU only: low boxes look unreliable (no stage "second" uses appearance)
         matches, u_tracks, _ = self._match(tracks, low, False, "second",
                                            self.config.low_match_thresh)
@@ -214,7 +153,7 @@ class ByteTracker:
             track.mark_lost()
         return activated, refound, newly_lost
 
-    def _relink_association(self, lost: list[Track], dets: _Dets):
+    def _relink_association(self, lost: list[Track], dets: Dets):
         """Re-find LOST tracks far from their prediction by Re-ID (``relink_thresh`` > 0)."""
         cfg = self.config
         everything = np.arange(len(dets))
@@ -231,7 +170,7 @@ class ByteTracker:
         _, refound = self._apply_matches(lost, dets, matches)
         return refound, u_dets
 
-    def _unconfirmed_association(self, unconfirmed: list[Track], dets: _Dets):
+    def _unconfirmed_association(self, unconfirmed: list[Track], dets: Dets):
         matches, u_tracks, u_dets = self._match(unconfirmed, dets, self.config.fuse_score,
                                                 "unconfirmed",
                                                 self.config.unconfirmed_match_thresh)
@@ -269,7 +208,7 @@ class ByteTracker:
             return cfg.gallery_thresh, "tracker.gallery_thresh (the Re-ID checkpoint stores none)"
         return cfg.gallery_thresh, "tracker.gallery_thresh"
 
-    def _start_tracks(self, dets: _Dets) -> list[Track]:
+    def _start_tracks(self, dets: Dets) -> list[Track]:
         keep = np.flatnonzero(dets.scores >= self.config.new_track_thresh)
         if len(keep) == 0:
             return []
@@ -329,13 +268,6 @@ class ByteTracker:
         return [t for t, k in zip(tracks, keep) if k]
 
     # --- helpers ---
-    def _predict(self, tracks: list[Track]) -> None:
-        if not tracks:
-            return
-        means, covs = self._predicted_states(tracks)
-        for track, mean, cov in zip(tracks, means, covs):
-            track.mean, track.cov = mean, cov
-
     def _predicted_states(self, tracks: list[Track]) -> tuple[np.ndarray, np.ndarray]:
         """Kalman-predicted (N, 8) means and (N, 8, 8) covariances (new arrays)."""
         means = np.array([t.mean for t in tracks])
@@ -344,31 +276,26 @@ class ByteTracker:
         means[not_tracked, V_HEIGHT] = 0.0
         return self.kalman.predict(means, covs)
 
-    def predicted_boxes(self, camera_warp: Optional[np.ndarray] = None) -> np.ndarray:
-        """Return (T, 4) xyxy where the next ``update`` will look for each track; read-only.
+    def predicted_boxes(self) -> np.ndarray:
+        """Return (T, 4) xyxy where :meth:`update` will look for each track; read-only.
 
-        Rows are ``tracked_tracks`` then ``lost_tracks``. As in ``update``: confirmed and
-        lost tracks are Kalman-predicted, unconfirmed ones are not, and all are moved by
-        ``camera_warp`` when given. No track is changed.
+        Rows are ``tracked_tracks`` then ``lost_tracks``; :meth:`predict`'s result (predicted
+        without a warp here when it was not called).
         """
+        if self._prediction is None:
+            self.predict()
+        predicted, means, _ = self._prediction
+        row = {id(track): i for i, track in enumerate(predicted)}
         tracks = self.tracked_tracks + self.lost_tracks
         if not tracks:
             return np.zeros((0, 4))
-        means = np.array([t.mean for t in tracks])
-        pool = np.array([t.is_activated for t in self.tracked_tracks]
-                        + [True] * len(self.lost_tracks))
-        if pool.any():
-            means[pool] = self._predicted_states([t for t, p in zip(tracks, pool) if p])[0]
-        if camera_warp is not None:
-            covs = np.array([t.cov for t in tracks])
-            means = warp_states(means, covs, np.asarray(camera_warp, np.float64))[0]
-        return xyah_to_xyxy(means[:, :4])
+        return xyah_to_xyxy(means[[row[id(t)] for t in tracks], :4])
 
-    def reusable_features(self, boxes_xyxy: np.ndarray, scores: np.ndarray,
-                          camera_warp: Optional[np.ndarray] = None) -> FeatureReuse:
+    def reusable_features(self, boxes_xyxy: np.ndarray, scores: np.ndarray) -> FeatureReuse:
         """Return the detections of the coming frame whose Re-ID can be skipped (ours).
 
-        Call before :meth:`update` of the same frame; nothing is changed. Detection d may
+        Call after :meth:`predict` (predicted here if not yet) and before :meth:`update` of
+        the same frame; no track is changed. Detection d may
         reuse the feature of track t when (``reid_skip_iou`` > 0 and appearance on):
 
         - d is high (score above ``track_thresh``);
@@ -384,7 +311,6 @@ class ByteTracker:
 
         Args:
             boxes_xyxy: (N, 4) the frame's detections; scores: (N,).
-            camera_warp: the (2, 3) warp that ``update`` will get, or None.
         """
         cfg = self.config
         boxes = np.asarray(boxes_xyxy, np.float64).reshape(-1, 4)
@@ -393,7 +319,7 @@ class ByteTracker:
         tracks = self.tracked_tracks + self.lost_tracks
         if cfg.reid_skip_iou <= 0 or not cfg.use_appearance or not len(boxes) or not tracks:
             return none
-        predicted = self.predicted_boxes(camera_warp)
+        predicted = self.predicted_boxes()
         # the overlapping pairs only (T x N would not scale to crowds)
         pair_t, pair_d = overlap_pairs(predicted, boxes)
         iou = pair_iou(predicted, boxes, pair_t, pair_d)
@@ -427,16 +353,7 @@ class ByteTracker:
             return False
         return self.frame_id + 1 - track.feature_frame < cfg.reid_refresh_frames
 
-    @staticmethod
-    def _warp(tracks: list[Track], warp: np.ndarray) -> None:
-        if not tracks:
-            return
-        means, covs = warp_states(np.array([t.mean for t in tracks]),
-                                  np.array([t.cov for t in tracks]), warp)
-        for track, mean, cov in zip(tracks, means, covs):
-            track.mean, track.cov = mean, cov
-
-    def _match(self, tracks: list[Track], dets: _Dets, with_score: bool, stage: str,
+    def _match(self, tracks: list[Track], dets: Dets, with_score: bool, stage: str,
                thresh: float):
         """Return the matches, unmatched tracks and unmatched detections of one stage.
 
@@ -449,7 +366,7 @@ class ByteTracker:
         return sparse_linear_assignment(self._cost(tracks, dets, with_score, stage, True),
                                         thresh)
 
-    def _cost(self, tracks: list[Track], dets: _Dets, with_score: bool, stage: str,
+    def _cost(self, tracks: list[Track], dets: Dets, with_score: bool, stage: str,
               sparse: bool = False):
         """Return the stage's (N, M) cost: dense, or a SparseCost of the overlapping pairs."""
         cost = (sparse_iou_distance if sparse else iou_distance)(_boxes(tracks), dets.xyxy)
@@ -466,7 +383,7 @@ class ByteTracker:
             cost = fuse(cost, feats, dets.features, has, dets.has_feature, track_vis, det_vis)
         return cost
 
-    def _visibility(self, tracks: list[Track], dets: _Dets):
+    def _visibility(self, tracks: list[Track], dets: Dets):
         """Return the (N, K), (M, K) part visibility for ``part_weighting: visibility``.
 
         Else (None, None). Tracks that never saw visibility count every part fully.
@@ -482,7 +399,7 @@ class ByteTracker:
         """Whether ``stage`` ("first", "second", "unconfirmed") uses the fused cost."""
         return self.config.use_appearance and stage in self.config.appearance_stages
 
-    def _apply_matches(self, tracks: list[Track], dets: _Dets, matches: np.ndarray):
+    def _apply_matches(self, tracks: list[Track], dets: Dets, matches: np.ndarray):
         """Kalman-update matched tracks (batched); split into continued and re-found."""
         if len(matches) == 0:
             return [], []
@@ -516,29 +433,6 @@ class ByteTracker:
             if dets.visibility is not None:
                 update_visibility(featured, dets.visibility[cols[fresh]], momentum)
         return activated, refound
-
-    @staticmethod
-    def _validate(boxes, scores, class_ids, embeddings) -> _Dets:
-        boxes = np.asarray(boxes, np.float64)
-        if boxes.size == 0:
-            boxes = boxes.reshape(0, 4)
-        if boxes.ndim != 2 or boxes.shape[1] != 4:
-            raise ValueError(f"ByteTracker.update: boxes_xyxy must be (N, 4), got {boxes.shape}")
-        n = len(boxes)
-        scores = np.asarray(scores, np.float64).reshape(-1)
-        if len(scores) != n:
-            raise ValueError(f"ByteTracker.update: {n} boxes but {len(scores)} scores")
-        class_ids = (np.zeros(n, np.int64) if class_ids is None
-                     else np.asarray(class_ids, np.int64).reshape(-1))
-        if len(class_ids) != n:
-            raise ValueError(f"ByteTracker.update: {n} boxes but {len(class_ids)} class_ids")
-        if embeddings is not None:
-            embeddings = np.asarray(embeddings, np.float32)
-            if embeddings.ndim != 2 or len(embeddings) != n:
-                raise ValueError(
-                    f"ByteTracker.update: embeddings must be ({n}, D), got {embeddings.shape}")
-        has_feature = None if embeddings is None else np.linalg.norm(embeddings, axis=1) > 0
-        return _Dets(boxes, scores, class_ids, embeddings, has_feature)
 
 
 def remove_duplicates(tracked: list[Track], lost: list[Track], max_iou_dist: float):

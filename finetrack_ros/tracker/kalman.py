@@ -4,7 +4,9 @@ State (8,): ``(cx, cy, a, h, vcx, vcy, va, vh)``: box center (pixels), aspect ra
 height (pixels) and their velocities per frame. Measurement (4,): ``(cx, cy, a, h)``.
 Noise is scaled by the box height as in DeepSORT/ByteTrack. Every method takes a batch:
 means (N, 8), covariances (N, 8, 8), measurements (N, 4); results equal ByteTrack's
-``KalmanFilter`` row by row (up to float rounding).
+``KalmanFilter`` row by row (up to float rounding). :func:`warp_states` moves states by a
+camera warp (BoT-SORT's camera-motion compensation; the warp is estimated outside the
+tracker, in ``finetrack_ros/camera_motion.py``).
 """
 from __future__ import annotations
 
@@ -114,3 +116,25 @@ def _diag(values: np.ndarray) -> np.ndarray:
     idx = np.arange(d)
     out[:, idx, idx] = values
     return out
+
+
+def warp_states(means: np.ndarray, covariances: np.ndarray,
+                warp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Kalman states (N, 8) and covariances (N, 8, 8) moved by an image warp (2, 3).
+
+    The box centre moves as a point; the centre velocity turns with the linear part; the
+    height and its velocity scale with the warp's scale; the aspect ratio is unchanged (a
+    similarity warp scales width and height alike). Covariances: ``J C J^T`` with the same
+    Jacobian. The identity leaves every value untouched.
+    """
+    linear, shift = warp[:, :2], warp[:, 2]
+    scale = float(np.sqrt(abs(np.linalg.det(linear))))
+    jacobian = np.eye(8)
+    for first in (CX, V_CX):
+        jacobian[first:first + 2, first:first + 2] = linear
+    jacobian[HEIGHT, HEIGHT] = jacobian[V_HEIGHT, V_HEIGHT] = scale
+    jacobian[ASPECT, ASPECT] = jacobian[V_ASPECT, V_ASPECT] = 1.0
+    means = means @ jacobian.T
+    means[:, [CX, CY]] += shift
+    covariances = jacobian @ covariances @ jacobian.T
+    return means, covariances

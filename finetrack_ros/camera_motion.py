@@ -1,4 +1,4 @@
-"""Camera-motion compensation: the image motion between two frames, and Kalman states warped by it.
+"""Camera-motion estimation (OpenCV): the image motion between two frames, as a 2x3 warp.
 
 A moving robot moves every box in the image, which breaks the tracker's constant-velocity
 prior: after a pan, every prediction sits where the person *was* on the screen. BoT-SORT
@@ -13,7 +13,9 @@ with the camera):
 * ``ecc``: OpenCV's ECC image alignment (Euclidean motion) on the whole masked frame, started
   from the phase-correlation shift: slower, steadier on low-texture scenes.
 
-``none`` (the default) skips all of it, so ByteTrack and the paper stay exact.
+``none`` (the default) skips all of it, so ByteTrack and the paper stay exact. The tracker
+moves its Kalman states by the warp (``tracker/kalman.py``'s ``warp_states``, numpy only):
+``TrackingPipeline`` estimates it here and passes it to ``ByteTracker.predict``.
 """
 from __future__ import annotations
 
@@ -21,8 +23,6 @@ from typing import Optional
 
 import cv2
 import numpy as np
-
-from finetrack_ros.tracker.kalman import ASPECT, CX, CY, HEIGHT, V_ASPECT, V_CX, V_HEIGHT
 
 METHODS = ("none", "sparse", "ecc")
 IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
@@ -130,25 +130,3 @@ def _background(grey: np.ndarray, mask: np.ndarray) -> np.ndarray:
     keep = mask > 0
     fill = float(grey[keep].mean()) if keep.any() else 0.0
     return np.where(keep, grey, fill).astype(np.float32)
-
-
-def warp_states(means: np.ndarray, covariances: np.ndarray,
-                warp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Kalman states (N, 8) and covariances (N, 8, 8) moved by an image warp (2, 3).
-
-    The box centre moves as a point; the centre velocity turns with the linear part; the
-    height and its velocity scale with the warp's scale; the aspect ratio is unchanged (a
-    similarity warp scales width and height alike). Covariances: ``J C J^T`` with the same
-    Jacobian. The identity leaves every value untouched.
-    """
-    linear, shift = warp[:, :2], warp[:, 2]
-    scale = float(np.sqrt(abs(np.linalg.det(linear))))
-    jacobian = np.eye(8)
-    for first in (CX, V_CX):
-        jacobian[first:first + 2, first:first + 2] = linear
-    jacobian[HEIGHT, HEIGHT] = jacobian[V_HEIGHT, V_HEIGHT] = scale
-    jacobian[ASPECT, ASPECT] = jacobian[V_ASPECT, V_ASPECT] = 1.0
-    means = means @ jacobian.T
-    means[:, [CX, CY]] += shift
-    covariances = jacobian @ covariances @ jacobian.T
-    return means, covariances
