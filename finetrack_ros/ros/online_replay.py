@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from tqdm import tqdm
-
 from finetrack_ros import messages as m
 from finetrack_ros.bag.bag_writer import BagWriter
 from finetrack_ros.bag.reader import BagReader
@@ -33,6 +31,7 @@ from finetrack_ros.bag.typestore import (
     IMAGE_TYPE,
     TRACKED_OBJECT_ARRAY_TYPE,
 )
+from finetrack_ros.progress import progress_bar
 from finetrack_ros.ros import runtime
 from finetrack_ros.ros.bag_player import BagPlayer, PlayerConfig, TopicRecorder, reliable_qos
 
@@ -223,7 +222,8 @@ def _run(session, proc, bag_path: Path, writer: BagWriter, config: OnlineReplayC
         _wait_until_ready(session, proc, player, recorder, sink, inputs, config)
         _send_world_first(session, player, bag_path, config)
         start = time.monotonic()
-        with tqdm(total=len(result.image_stamps), desc="finetrack_node", unit="frame") as bar:
+        with progress_bar(total=len(result.image_stamps), desc="finetrack_node",
+                          unit="frame") as bar:
             player.play(_LockStep(session, proc, recorder, result, config, bar))
         session.spin_until(lambda: _drained(recorder, sink, result.tracks_topic),
                            config.drain_timeout_s)
@@ -275,7 +275,7 @@ class _LockStep:
     """Pace callback: after each frame, wait for the node's tracks of it."""
 
     def __init__(self, session, proc, recorder, result: OnlineReplayResult,
-                 config: OnlineReplayConfig, progress: tqdm) -> None:
+                 config: OnlineReplayConfig, progress: Any) -> None:
         self.session, self.proc, self.recorder = session, proc, recorder
         self.result, self.config, self.progress = result, config, progress
         self.seen = 0
