@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from finetrack_ros.bench.realtime import STAGES, Policy, alternative_policies, config_from_args
+from finetrack_ros.bench.realtime import config_from_args
+from finetrack_ros.bench.realtime_jobs import STAGES, Policy, alternative_policies
 from finetrack_ros.cli import main
 
 
