@@ -5,7 +5,7 @@ stamps it sees and counts each gap of k missing periods. A missing frame whose a
 previous frame's arrival + i periods) fell while the node was busy with a frame was dropped
 by the node itself (its image queue keeps only the newest message); the others were lost in
 transport before the node: typically large images that leave Fast DDS shared memory because
-the camera's process does not load the large-images profile (README, "QoS notes").
+the camera's process does not load the large-images profile (docs/node.md, "QoS notes").
 
 The node calls :meth:`FrameLoss.observe` for every image it receives and :meth:`busy` for
 every interval it spends tracking; times are passed in (seconds, any monotonic clock), so

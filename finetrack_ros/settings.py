@@ -1,7 +1,7 @@
 """The one parameter table and the one pipeline factory (no ROS): names, defaults, ranges.
 
 ``finetrack_node`` declares exactly the parameters of :data:`PARAMETERS` (``ros/`` only turns
-them into ROS descriptors); ``config/finetrack.yaml`` and the README table are checked against
+them into ROS descriptors); ``config/finetrack.yaml`` and docs/node.md's table are checked against
 it by tests; the ``tracker.*`` rows come from :class:`~finetrack_ros.tracker.TrackerConfig`'s
 field metadata, which also checks YAML files and the CLI's ``--set``. Names use dots for
 sections (``detector.conf``), which ROS 2 parameter files write as nested YAML.
@@ -57,8 +57,8 @@ class ParamSpec:
 # The node runs FineTrack: appearance on, and ByteTrack's MOT17 evaluation thresholds (the
 # settings of the FineTrack paper). Every other tracker default is TrackerConfig's (ByteTrack's),
 # which the library and ``finetrack track`` keep. Each value below was measured on real footage
-# (PETS09-S2L1-dev, both halves, ``finetrack bench defaults``; README "Defaults measured on
-# real footage").
+# (PETS09-S2L1-dev, both halves, ``finetrack bench defaults``; docs/identity.md, "Defaults
+# measured on real footage").
 NODE_TRACKER_DEFAULTS = {"use_appearance": True, "track_thresh": 0.6, "min_box_area": 100.0,
                          # track memory in seconds: 6 s beat ByteTrack's 1 s (30 frames at
                          # 30 fps) by +3.2 / +1.8 HOTA on the two halves; 4 and 8 s were worse
@@ -70,7 +70,7 @@ NODE_TRACKER_DEFAULTS = {"use_appearance": True, "track_thresh": 0.6, "min_box_a
                          "part_weighting": "visibility",
                          # the gated gallery: +0.1 HOTA / +0.7 IDF1 on one half, equal on the
                          # other. Adaptive Re-ID (reid_skip_iou) stays off: -0.05 / -0.14
-                         # HOTA; turn it on for CPU real time (README)
+                         # HOTA; turn it on for CPU real time (docs/realtime.md)
                          "gallery_seconds": 30.0}
 
 
@@ -408,10 +408,10 @@ def _build_extractor(section: dict[str, Any], inference: InferenceOptions):
 
 
 def markdown_table(extra: tuple[ParamSpec, ...] = ()) -> str:
-    """Return the README's parameter table, generated from :data:`PARAMETERS`.
+    """Return the parameter table of docs/node.md, generated from :data:`PARAMETERS`.
 
-    ``extra`` rows follow (e.g. the node's ``autostart``); ``test_settings.py`` checks the
-    README holds the table.
+    ``extra`` rows follow (e.g. the node's ``autostart``); ``test_settings.py`` checks that
+    docs/node.md holds the table.
     """
     lines = ["| parameter | default | range / choices | run time | meaning |",
              "|---|---|---|---|---|"]

@@ -9,8 +9,9 @@ the paper's association alone (no gallery, no relink, no part weighting, no adap
 ByteTrack's track memory). The defaults must score at least as well in HOTA and IDF1 on both
 halves, within TOLERANCE.
 
-Measured (seeds 0-4, README "Defaults measured on real footage"): defaults minus paper, per
-network, HOTA +1.3 to +6.5 and IDF1 +3.0 to +12.3; with seed 0, +3.2 / +6.0 and +1.7 / +5.0.
+Measured (seeds 0-4, docs/identity.md, "Defaults measured on real footage"): defaults minus
+paper, per network, HOTA +1.3 to +6.5 and IDF1 +3.0 to +12.3; with seed 0, +3.2 / +6.0 and
++1.7 / +5.0.
 The defaults before issue 20 (an ungated gallery at 0.45, 1 s memory, part weighting off)
 score 50.27 HOTA / 76.75 IDF1 against the paper's 50.48 / 77.36 on frames 201-397 with seed
 0: this test fails on them (checked by running it with the old NODE_TRACKER_DEFAULTS).

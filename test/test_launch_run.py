@@ -1,6 +1,6 @@
 """The launch files under real launch / launch_ros, as a ROS user runs them (issue 13).
 
-Each test runs a README "How to run" command (``ros2 launch ...``, the stand-in ``ros2`` of
+Each test runs a docs/node.md "How to run" command (``ros2 launch ...``, the stand-in ``ros2`` of
 test/fake_ros2) and checks what the user would: tracks for published frames, namespaced
 topics, a launch that ends by itself, a non-zero exit with the reason, and no process left
 behind whatever ended the launch.
@@ -18,7 +18,7 @@ from ros_helpers import REPO_ROOT, rclpy_node, ros_install  # noqa: F401  (fixtu
 
 pytestmark = pytest.mark.ros
 
-# The README's commands (test_readme_runs_these_commands keeps them equal).
+# The commands of docs/node.md, "How to run" (test_docs_run_these_commands keeps them equal).
 DEFAULT_LAUNCH = "ros2 launch finetrack_ros finetrack.launch.py"
 NAMESPACED_LAUNCH = ("ros2 launch finetrack_ros finetrack.launch.py namespace:=robot1 "
                      "image_topic:=front/image_raw")
@@ -165,7 +165,7 @@ def test_bag_eval_without_ros2_says_so_and_does_not_hang(launch, tmp_path):
     assert run.leftovers() == []
 
 
-def test_readme_runs_these_commands():
-    readme = " ".join(Path(REPO_ROOT / "README.md").read_text().replace("\\\n", " ").split())
+def test_docs_run_these_commands():
+    readme = " ".join(Path(REPO_ROOT / "docs" / "node.md").read_text().replace("\\\n", " ").split())
     for command in (DEFAULT_LAUNCH, NAMESPACED_LAUNCH, BAG_EVAL, RVIZ_LAUNCH):
         assert command in readme, command

@@ -1,4 +1,4 @@
-"""``config/reid_tiny_cpu.yaml``, the README's real-camera recipe, is the measured training.
+"""``config/reid_tiny_cpu.yaml``, docs/identity.md's real-camera recipe, is the measured training.
 
 The PETS09 test and ``finetrack bench identity`` train with reid_small.yaml and overrides.
 """

@@ -5,7 +5,8 @@ two frame ranges; Re-ID networks are trained (``train-reid``, several seeds) on 
 tracking is scored on the other, both ways round. Each row is the node's defaults with one
 change (a switch off, another value), IoU only, or the paper's association alone; cells are
 the mean ± sd over the training seeds, per split. A switch becomes a default only if it
-lowers neither HOTA nor IDF1 on either split (README, "Defaults measured on real footage").
+lowers neither HOTA nor IDF1 on either split (docs/identity.md, "Defaults measured on real
+footage").
 
 The second benchmark (``--sim-seeds`` with ``--reid``) tracks generated street scenes with
 given networks instead (no training), one column, the mean over the scenes.

@@ -73,7 +73,7 @@ NODE_ARGUMENTS = [
     ("log_level", "info", "node log level: " + ", ".join(LOG_LEVELS)),
     ("large_images_profile", "true", "set FASTDDS_DEFAULT_PROFILES_FILE to config/"
      "fastdds_large_images.xml for the processes this launch starts, unless already set "
-     "(Fast DDS loses most best-effort frames over 0.5 MB without it; README QoS notes)"),
+     "(Fast DDS loses most best-effort frames over 0.5 MB without it; docs/node.md, QoS notes)"),
 ]
 
 
