@@ -161,6 +161,13 @@ PARAMETERS: tuple[ParamSpec, ...] = (
               "set, the node puts people on the ground (~/tracks_3d, ~/markers, "
               "TrackedObject.world_*) with tf2 from the image's frame_id to "
               "world.ground_frame; empty = 3D off"),
+    ParamSpec("world.depth_topic", "", "sensor_msgs/Image of depth registered to the "
+              "camera (16UC1 mm or 32FC1 m, the CameraInfo's size); set, each box with a "
+              "valid depth is placed from it (legs hidden need no foot); empty = ground "
+              "plane only"),
+    ParamSpec("world.depth_max_age_sec", 0.1, "oldest depth image used, s before the image "
+              "(exact stamp first, else the newest older one; older: ground plane for that "
+              "frame)", 0.0, 10.0),
     ParamSpec("world.ground_frame", "base_footprint", "tf frame whose z = 0 plane is the "
               "ground people stand on (base_footprint, odom, map)"),
     ParamSpec("world.target_frame", "", "frame of ~/tracks_3d and ~/markers; empty = "

@@ -5,7 +5,10 @@ ground, tilted 10° down, yawed 5°), a publisher sends the camera's CameraInfo 
 plumb_bob distortion), and external detections put a person box whose foot is the pixel of
 a known ground point. ~/tracks_3d, ~/markers and the TrackedObject world fields must put the
 person there, in odom; a missing transform and a bad CameraInfo are warned about while the
-2D outputs go on.
+2D outputs go on. With a registered depth image (ray cast: the person as a slab before a
+wall, the floor), a person whose legs are hidden (the box ends at the knees) is placed from
+depth within 5 cm, where the ground plane puts them metres off; stale depth and depth of
+another encoding or size fall back to the ground plane with one warning each.
 """
 from __future__ import annotations
 
@@ -39,6 +42,7 @@ NODE_ARGS = ("-p", "autostart:=true", "-p", "external_detections:=true",
              "-p", "reid.enabled:=false", "-p", "tracker.use_appearance:=false",
              "-p", "device:=cpu", "-p", f"world.camera_info_topic:={PREFIX}/camera_info",
              "-p", f"world.ground_frame:={GROUND_FRAME}",
+             "-p", f"world.depth_topic:={PREFIX}/depth",
              "-r", f"image:={PREFIX}/image_raw", "-r", f"detections:={PREFIX}/detections")
 
 
@@ -111,6 +115,7 @@ class World:
         self.images = node.create_publisher(Image, f"{PREFIX}/image_raw", 10)
         self.detections = node.create_publisher(Detection2DArray, f"{PREFIX}/detections", 10)
         self.infos = node.create_publisher(CameraInfo, f"{PREFIX}/camera_info", 10)
+        self.depths = node.create_publisher(Image, f"{PREFIX}/depth", 10)
         self.tracks = MessageCollector(test_node, Detection2DArray, f"{NODE}/tracks")
         self.tracks_3d = MessageCollector(test_node, Detection3DArray, f"{NODE}/tracks_3d")
         self.markers = MessageCollector(test_node, MarkerArray, f"{NODE}/markers")
@@ -118,11 +123,12 @@ class World:
                                         f"{NODE}/tracked_objects")
         wait_for_subscribers(test_node, self.images, timeout=60.0)  # torch import
         wait_for_subscribers(test_node, self.infos)
+        wait_for_subscribers(test_node, self.depths)
         test_node.spin_until(lambda: node.count_publishers(f"{NODE}/tracks_3d") >= 1,
                              what="the node's ~/tracks_3d publisher")
 
-    def send(self, image, boxes, info=True):
-        """Publish CameraInfo, detections and the image; return the ~/tracks reply."""
+    def send(self, image, boxes, info=True, depth=None):
+        """Publish CameraInfo, depth, detections and the image; return the ~/tracks reply."""
         def reply():
             return [m for m in self.tracks.messages if stamp_of(m) == stamp_of(image)]
 
@@ -130,6 +136,9 @@ class World:
             if info is not None:
                 self.infos.publish(info if info is not True else camera_info(image.header))
                 self.test_node.spin_for(0.02)
+            if depth is not None:
+                self.depths.publish(depth)
+                self.test_node.spin_for(0.05)
             self.detections.publish(detections_msg(image.header, boxes))
             self.images.publish(image)
             try:
@@ -250,6 +259,131 @@ def test_a_bad_camera_info_is_refused_and_the_node_keeps_running(rclpy_node,  # 
     refusals = [line for line in log.splitlines() if "refused CameraInfo" in line]
     assert len(refusals) == 1, refusals  # one warning, then throttled
     assert "k has fx = 0" in refusals[0] and "the last valid one is kept" in refusals[0]
+    node_process.assert_running()
+
+
+# --- depth (world.depth_topic) ---------------------------------------------------------
+SLAB_HALF_WIDTH, KNEE_M = 0.25, 0.6  # the person: a 0.5 m wide slab; legs hidden below 0.6 m
+WALL_X = 12.0  # odom x of a wall behind
+DEPTH_TOLERANCE_M = 0.05
+
+
+def depth_scene(person) -> np.ndarray:
+    """(H, W) z-depth in metres of the floor, the person (a slab at x) and a wall (ray cast)."""
+    from finetrack_ros.world import CameraModel
+
+    camera = CameraModel.checked(K, D, "plumb_bob", WIDTH, HEIGHT)
+    u, v = np.meshgrid(np.arange(WIDTH) + 0.5, np.arange(HEIGHT) + 0.5)
+    rays = np.ones((HEIGHT * WIDTH, 3))
+    rays[:, :2] = camera.undistort(np.stack([u.ravel(), v.ravel()], 1))  # z = 1: t = depth
+    pose = camera_pose()
+    dirs, origin = rays @ pose.rotation.T, pose.translation
+    with np.errstate(divide="ignore", invalid="ignore"):
+        floor = np.where(dirs[:, 2] < 0, -origin[2] / dirs[:, 2], np.inf)
+        wall = (WALL_X - origin[0]) / dirs[:, 0]
+        t = (person[0] - origin[0]) / dirs[:, 0]
+        y, z = origin[1] + t * dirs[:, 1], origin[2] + t * dirs[:, 2]
+        body = np.where((np.abs(y - person[1]) <= SLAB_HALF_WIDTH) & (z >= 0)
+                        & (z <= PERSON_HEIGHT) & (t > 0), t, np.inf)
+    hits = np.stack([floor, wall, body])
+    return np.min(np.where(hits > 0, hits, np.inf), axis=0).reshape(HEIGHT, WIDTH)
+
+
+def knee_box(x: float, y: float) -> tuple[float, float, float, float]:
+    """Return the xyxy box of the slab person at (x, y) from the head down to the knees."""
+    from finetrack_ros.world import CameraModel
+
+    camera = CameraModel.checked(K, D, "plumb_bob", WIDTH, HEIGHT)
+    corners = np.array([[x, y + dy, z] for dy in (-SLAB_HALF_WIDTH, SLAB_HALF_WIDTH)
+                        for z in (KNEE_M, PERSON_HEIGHT)])
+    pixels = camera.project(camera_pose().inverse().apply(corners))
+    return (*pixels.min(axis=0), *pixels.max(axis=0))
+
+
+def depth_msg(pixels: np.ndarray, encoding: str, stamp_ns: int):
+    """Return (H, W) uint16 or float32 ``pixels`` as a little-endian sensor_msgs/Image."""
+    from sensor_msgs.msg import Image
+
+    msg = Image(height=pixels.shape[0], width=pixels.shape[1], encoding=encoding,
+                is_bigendian=0, step=pixels.shape[1] * pixels.itemsize)
+    msg.data = pixels.astype(pixels.dtype.newbyteorder("<")).tobytes()
+    msg.header.frame_id = CAMERA_FRAME
+    msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp_ns, 1_000_000_000)
+    return msg
+
+
+def depth_image(person, stamp_ns: int, encoding: str):
+    """Return the scene's registered depth as a sensor_msgs/Image in ``encoding``, stamped."""
+    depth = depth_scene(person)
+    if encoding == "16UC1":
+        pixels = np.nan_to_num(depth * 1000.0, posinf=0.0).round().astype(np.uint16)
+    else:
+        pixels = depth.astype(np.float32)
+    return depth_msg(pixels, encoding, stamp_ns)
+
+
+def ground_plane_position(box) -> np.ndarray:
+    """Return where the foot point of ``box`` meets the ground (what 3D gives without depth)."""
+    from finetrack_ros.world import CameraModel, ground_points
+
+    camera = CameraModel.checked(K, D, "plumb_bob", WIDTH, HEIGHT)
+    foot = np.array([[(box[0] + box[2]) / 2, box[3]]])
+    return ground_points(camera, camera_pose(), foot, 1e4)[0][0]
+
+
+@pytest.mark.parametrize("encoding, base, depth_lag_ns, person", [
+    ("32FC1", 2_500_000_000_000, 0, (4.0, 0.5)),  # the depth of the image's stamp
+    ("16UC1", 2_510_000_000_000, 30_000_000, (3.0, -0.4)),  # the newest older, 30 ms
+])
+def test_depth_places_a_person_whose_legs_are_hidden(rclpy_node, node_process,  # noqa: F811
+                                                     encoding, base, depth_lag_ns, person):
+    world = World(rclpy_node, node_process)
+    box = knee_box(*person)
+    by_foot = ground_plane_position(box)
+    assert np.hypot(*(by_foot[:2] - person)) > 1.0  # what the ground plane alone would say
+    for frame in range(4):
+        stamp = base + frame * 100_000_000
+        image = stamped_image(stamp)
+        depth = depth_image(person, stamp - depth_lag_ns, encoding)
+        world.send(image, [box], depth=depth)
+    (msg,) = world.at(world.tracks_3d, image)
+    (det,) = msg.detections
+    center = det.bbox.center.position
+    assert np.hypot(center.x - person[0], center.y - person[1]) < DEPTH_TOLERANCE_M, \
+        (center.x, center.y)
+    (obj,) = world.at(world.objects, image)[0].objects
+    assert np.hypot(obj.world_position.x - person[0],
+                    obj.world_position.y - person[1]) < DEPTH_TOLERANCE_M
+    node_process.assert_running()
+
+
+def test_stale_or_unusable_depth_falls_back_to_the_ground_plane(rclpy_node,  # noqa: F811
+                                                               node_process):
+    world = World(rclpy_node, node_process)
+    person = (4.0, -0.3)  # feet visible: the ground plane places them
+    base = 2_600_000_000_000
+    cases = [("stale", depth_image(person, base - 500_000_000, "32FC1")),
+             ("encoding", depth_image(person, base + 100_000_000, "32FC1")),
+             ("size", depth_image(person, base + 200_000_000, "32FC1")),
+             ("encoding again", depth_image(person, base + 300_000_000, "32FC1"))]
+    cases[1][1].encoding = cases[3][1].encoding = "rgb8"  # a colour image on the depth topic
+    half = depth_scene(person)[::2, ::2].astype(np.float32)
+    cases[2] = ("size", depth_msg(half, "32FC1", base + 200_000_000))
+    for frame, (name, depth) in enumerate(cases):
+        image = stamped_image(base + frame * 100_000_000)
+        reply = world.send(image, [person_box(*person)], depth=depth)
+        assert len(reply.detections) == min(frame, 1), name  # 2D as always
+        if frame:
+            (msg,) = world.at(world.tracks_3d, image)  # 3D goes on from the ground plane
+            center = msg.detections[0].bbox.center.position
+            assert np.hypot(center.x - person[0], center.y - person[1]) < TOLERANCE_M, name
+    log = node_process.output()
+    stale = [line for line in log.splitlines() if "stale depth is not used" in line]
+    assert len(stale) == 1 and "0.500 s older than the image" in stale[0], stale
+    encoding = [line for line in log.splitlines() if "encoding 'rgb8' is not a depth" in line]
+    assert len(encoding) == 1, encoding  # one warning for the cause, then throttled
+    assert "the 2D outputs continue" in encoding[0]
+    assert "160 x 120 is not the camera's 320 x 240" in log, log[-3000:]
     node_process.assert_running()
 
 

@@ -146,3 +146,27 @@ def test_a_depth_of_another_size_or_short_data_is_refused():
     short.data = short.data[:100]
     with pytest.raises(ValueError, match="bytes do not hold 240 x 320 16UC1"):
         depth_to_metres(short)
+
+
+def test_depth_queue_pairs_by_exact_stamp_else_the_newest_older_within_max_age():
+    from finetrack_ros.world.depth import DepthQueue
+
+    ms = 1_000_000
+    queue = DepthQueue(max_age_ns=100 * ms, keep=3)
+    for stamp in (1000, 1033, 1066):
+        queue.add(stamp * ms, f"depth {stamp}")
+    assert queue.pick(1033 * ms) == ("depth 1033", 0.0)  # exact stamp first
+    assert queue.pick(1050 * ms) == ("depth 1033", pytest.approx(0.017))  # newest older
+    assert queue.pick(1160 * ms) == ("depth 1066", pytest.approx(0.094))
+    msg, age = queue.pick(1200 * ms)  # 134 ms after the newest: stale, not used
+    assert msg is None and age == pytest.approx(0.134) and queue.stale == 1
+    assert queue.pick(999 * ms) == (None, None) and queue.missing == 1  # only newer ones
+    queue.add(1099 * ms, "depth 1099")  # keeps the newest three by stamp
+    assert queue.pick(1000 * ms) == (None, None)  # 1000 dropped
+    queue.add(1010 * ms, "late 1010")  # arrives late, older than all kept: dropped
+    assert queue.pick(1020 * ms) == (None, None)
+    queue.add(1099 * ms, "depth 1099 again")  # the same stamp replaces
+    assert queue.pick(1099 * ms) == ("depth 1099 again", 0.0)
+    exact_only = DepthQueue(max_age_ns=0)
+    exact_only.add(5 * ms, "d")
+    assert exact_only.pick(5 * ms)[0] == "d" and exact_only.pick(6 * ms)[0] is None

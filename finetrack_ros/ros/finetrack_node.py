@@ -14,6 +14,7 @@ Topics (relative names, remap in launch):
     out  ~/label_info (vision_msgs/LabelInfo, transient local)
     3D, with world.camera_info_topic (ros/world_outputs.py; tf2 camera -> world.ground_frame):
     in   <world.camera_info_topic> (sensor_msgs/CameraInfo)
+    in   <world.depth_topic> (sensor_msgs/Image, registered depth), only when set
     out  ~/tracks_3d (vision_msgs/Detection3DArray), ~/markers (visualization_msgs/MarkerArray)
     out  ~/debug/processing_time_ms, ~/debug/pipeline_latency_ms (std_msgs/Float32)
     out  /diagnostics (diagnostic_msgs/DiagnosticArray, 1 Hz, any lifecycle state)

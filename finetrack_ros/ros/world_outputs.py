@@ -9,6 +9,13 @@ filters it, and the people are published in ``world.target_frame`` (default: the
 frame). Nothing here can cost the 2D outputs a frame: a CameraInfo that cannot project
 (zero or NaN K, ...) is refused, a missing transform skips 3D for the frame, each with a
 warning at most every :data:`WARN_PERIOD_S` per cause.
+
+With ``world.depth_topic`` a registered depth image (``sensor_msgs/Image``, 16UC1 mm or
+32FC1 m, the CameraInfo's size) is paired with each image: the one of the same stamp, else
+the newest older one within ``world.depth_max_age_sec``
+(:class:`~finetrack_ros.world.depth.DepthQueue`); each box with a valid depth is placed from
+it. No depth for the frame (stale, missing, another encoding or size): that frame's 3D
+comes from the ground plane, with a warning per cause; the 2D outputs are never touched.
 """
 from __future__ import annotations
 
@@ -19,9 +26,9 @@ from typing import Any, Callable, Optional
 import numpy as np
 from geometry_msgs.msg import Point
 from rclpy.duration import Duration
-from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rclpy.time import Time
-from sensor_msgs.msg import CameraInfo
+from sensor_msgs.msg import CameraInfo, Image
 from vision_msgs.msg import Detection3DArray
 from visualization_msgs.msg import Marker, MarkerArray
 
@@ -29,6 +36,7 @@ from finetrack_ros.messages import header_stamp_ns
 from finetrack_ros.ros.rclpy_types import rclpy_type
 from finetrack_ros.visualization import color_for_id
 from finetrack_ros.world import CameraModel, PersonInWorld, Pose, WorldConfig, WorldStep
+from finetrack_ros.world.depth import DEPTH_KEEP, DepthQueue, depth_for_camera
 from finetrack_ros.world.outputs import (
     PersonShape,
     detection3d_array_msg,
@@ -83,8 +91,10 @@ class WorldOutputs:
         self.target = flat["world.target_frame"] or self.ground
         self.shape = PersonShape.from_params(flat)
         self.warnings = Throttle(node.get_logger().warning)
+        self.depth_topic = flat["world.depth_topic"]
+        self.depths = DepthQueue(int(flat["world.depth_max_age_sec"] * 1e9))
         self.pubs: dict = {}
-        self.sub = None
+        self.sub = self.depth_sub = None
         self.camera_key: Optional[tuple] = None
         self.camera_frame = ""
         if not self.topic:
@@ -104,9 +114,12 @@ class WorldOutputs:
         self.pubs = {"tracks_3d": make(Detection3DArray, "~/tracks_3d", OUTPUT_DEPTH),
                      "markers": make(MarkerArray, "~/markers", OUTPUT_DEPTH)}
         self.enabled = True
-        node.get_logger().info(f"3D on: CameraInfo from {self.topic}, ground plane z = 0 of "
-                               f"'{self.ground}', people in '{self.target}' on ~/tracks_3d "
-                               "and ~/markers")
+        depth = (f", depth from {self.depth_topic} (at most "
+                 f"{flat['world.depth_max_age_sec']} s older than the image)"
+                 if self.depth_topic else "")
+        node.get_logger().info(f"3D on: CameraInfo from {self.topic}{depth}, ground plane "
+                               f"z = 0 of '{self.ground}', people in '{self.target}' on "
+                               "~/tracks_3d and ~/markers")
 
     # --- lifecycle ---------------------------------------------------------------------
     def activate(self) -> None:
@@ -115,11 +128,18 @@ class WorldOutputs:
                              reliability=ReliabilityPolicy.BEST_EFFORT)  # matches any driver
             self.sub = self.node.create_subscription(CameraInfo, self.topic,
                                                      self._on_camera_info, qos)
+            if self.depth_topic:
+                depth_qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=DEPTH_KEEP,
+                                       reliability=qos_profile_sensor_data.reliability)
+                self.depth_sub = self.node.create_subscription(
+                    Image, self.depth_topic, self._on_depth, depth_qos)
 
     def deactivate(self) -> None:
-        if self.sub is not None:
-            self.node.destroy_subscription(self.sub)
-            self.sub = None
+        for sub in (self.sub, self.depth_sub):
+            if sub is not None:
+                self.node.destroy_subscription(sub)
+        self.sub = self.depth_sub = None
+        self.depths.clear()
 
     def release(self) -> None:
         self.deactivate()
@@ -142,6 +162,34 @@ class WorldOutputs:
         except Exception as err:  # noqa: BLE001 - a bad message is refused, never a crash
             kept = "the last valid one is kept" if self.camera_key else "3D waits for a valid one"
             self.warnings.warn("camera_info", f"3D: refused {err}; {kept}")
+
+    def _on_depth(self, msg: Image) -> None:
+        """Keep the depth image by its stamp (converted only when a frame picks it)."""
+        self.depths.add(header_stamp_ns(msg.header), msg)
+
+    def _depth_for(self, header: Any) -> Optional[np.ndarray]:
+        """Return the frame's depth in metres, or None (warned per cause: ground plane)."""
+        if not self.depth_topic:
+            return None
+        msg, age_s = self.depths.pick(header_stamp_ns(header))
+        if msg is None:
+            if age_s is None:
+                self.warnings.warn("no_depth", f"3D from the ground plane: no depth image on "
+                                   f"{self.depth_topic} at or before the image stamp")
+            else:
+                self.warnings.warn("stale_depth", (
+                    f"3D from the ground plane: the newest depth image on {self.depth_topic} "
+                    f"is {age_s:.3f} s older than the image (world.depth_max_age_sec "
+                    f"{self.depths.max_age_ns / 1e9:g}); stale depth is not used "
+                    f"({self.depths.stale} so far)"))
+            return None
+        try:
+            return depth_for_camera(msg, self.step.camera, f"depth image on {self.depth_topic}")
+        except ValueError as err:
+            key = ("bad_depth", str(msg.encoding), msg.width, msg.height)
+            self.warnings.warn(key, f"3D from the ground plane: refused {err}; the 2D outputs "
+                               "continue")
+            return None
 
     # --- per frame ---------------------------------------------------------------------
     def publish(self, tracked: Any, class_name: Callable[[int], str]) -> FrameWorld:
@@ -169,7 +217,8 @@ class WorldOutputs:
         target_from_ground = self._pose(self.target, self.ground, stamp)
         if ground_from_camera is None or target_from_ground is None:
             return FrameWorld()
-        people = self.step.process(tracked.tracks, header_stamp_ns(header), ground_from_camera)
+        people = self.step.process(tracked.tracks, header_stamp_ns(header), ground_from_camera,
+                                   self._depth_for(header))
         people = people_in_frame(people, target_from_ground)
         out_header = rclpy_type("std_msgs/msg/Header")(stamp=header.stamp, frame_id=self.target)
         self.pubs["tracks_3d"].publish(detection3d_array_msg(

@@ -23,7 +23,7 @@ person on the ground below it (z = 0), the same output as the ground-plane path.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -31,6 +31,9 @@ from finetrack_ros.world.camera import CameraModel
 
 # encoding → metres per stored unit
 DEPTH_ENCODINGS = {"16UC1": 0.001, "32FC1": 1.0}
+# Depth images kept waiting for their colour image (the latest by stamp): a depth driver runs
+# at the camera's rate and a tracked frame is at most a few frames behind.
+DEPTH_KEEP = 5
 
 
 @dataclass(frozen=True)
@@ -139,3 +142,48 @@ def depth_points(camera: CameraModel, depth_m: np.ndarray, boxes_xyxy: np.ndarra
     rays[:, :2] = camera.undistort(pixels)
     points = rays * depths[:, None]
     return points, np.isfinite(depths)
+
+
+class DepthQueue:
+    """The latest :data:`DEPTH_KEEP` depth images by stamp, and the one for each colour image.
+
+    A colour image gets the depth image of its exact stamp, else the newest one older than
+    it by at most ``max_age_ns`` (a depth stream not registered on the same clock tick);
+    never a newer one (the future is not the frame). Messages are kept as they came
+    (conversion is the caller's, for the one picked).
+
+    Args:
+        max_age_ns: the oldest depth image still used, nanoseconds before the image.
+        keep: how many depth images are kept (the newest by stamp).
+    """
+
+    def __init__(self, max_age_ns: int, keep: int = DEPTH_KEEP) -> None:
+        self.max_age_ns, self.keep = int(max_age_ns), int(keep)
+        self._items: list[tuple[int, Any]] = []  # (stamp ns, message), sorted by stamp
+        self.stale = 0  # images whose newest older depth was older than max_age_ns
+        self.missing = 0  # images with no depth image at or before their stamp
+
+    def add(self, stamp_ns: int, msg: Any) -> None:
+        items = [item for item in self._items if item[0] != stamp_ns] + [(int(stamp_ns), msg)]
+        items.sort(key=lambda item: item[0])
+        self._items = items[-self.keep:]  # one assignment: safe beside a reader thread
+
+    def pick(self, stamp_ns: int) -> tuple[Optional[Any], Optional[float]]:
+        """Return (the depth message for an image stamped ``stamp_ns`` or None, its age s).
+
+        None with an age: the newest older depth image was too old (``stale`` counted);
+        None without: there is none at or before the stamp (``missing`` counted).
+        """
+        older = [item for item in self._items if item[0] <= stamp_ns]
+        if not older:
+            self.missing += 1
+            return None, None
+        depth_stamp, msg = older[-1]
+        age_ns = stamp_ns - depth_stamp
+        if age_ns > self.max_age_ns:
+            self.stale += 1
+            return None, age_ns / 1e9
+        return msg, age_ns / 1e9
+
+    def clear(self) -> None:
+        self._items = []
