@@ -149,3 +149,87 @@ def test_bag_3d_errors_are_one_line_naming_the_cause(calibrated, tmp_path, capsy
         assert main(["track", *args, *out]) == 2, args
         err = capsys.readouterr().err.strip()
         assert words in err and len(err.splitlines()) == 1, (args, err)
+
+
+DEPTH_TOPIC, DEPTH_MM = "/camera/depth", 6000  # a flat depth: every box placed 6 m away
+
+
+def write_with_depth(src, out, encoding: str = "16UC1", frames: int = FRAMES):
+    """Copy bag ``src`` to ``out`` with a registered depth image before its first images."""
+    from finetrack_ros import messages as msgs
+    from finetrack_ros.bag.bag_writer import BagWriter
+    from finetrack_ros.bag.reader import BagReader
+    from finetrack_ros.bag.typestore import IMAGE_TYPE
+    from finetrack_ros.bag.writer import BagTopics
+
+    with BagReader(src) as reader, BagWriter(out) as writer:
+        for topic, (kind, _) in reader.topics.items():
+            writer.add_topic(topic, kind)
+        writer.add_topic(DEPTH_TOPIC, IMAGE_TYPE)
+        images = 0
+        for raw in reader.raw_messages():
+            images += raw.topic == BagTopics().image
+            if raw.topic == BagTopics().image and images <= frames:  # header = receive stamp
+                header = msgs.make_header(writer.store, raw.stamp_ns, "camera")
+                pixels = np.full((HEIGHT, WIDTH), DEPTH_MM, np.uint16).view(np.uint8)
+                depth = writer.store.types[IMAGE_TYPE](
+                    header=header, height=HEIGHT, width=WIDTH, encoding=encoding,
+                    is_bigendian=0, step=WIDTH * 2, data=pixels.reshape(-1))
+                writer.write(DEPTH_TOPIC, raw.stamp_ns, depth)
+            writer.write_raw(raw.topic, raw.stamp_ns, raw.rawdata)
+    return out
+
+
+def depth_positions(rows: np.ndarray) -> np.ndarray:
+    """Return where each row's box is placed from the flat depth (x, y on the ground)."""
+    from finetrack_ros.world import CameraModel
+
+    camera = CameraModel.checked(K, D, "plumb_bob", WIDTH, HEIGHT)
+    x, y, w, h = rows[:, 2:6].T
+    rays = np.ones((len(rows), 3))
+    rays[:, :2] = camera.undistort(np.stack([x + w / 2, y + 0.35 * h], 1))  # band 10-60 %
+    points = robot_camera(3.0, 40.0, x=-1.0).apply(rays * DEPTH_MM / 1000.0)
+    return points[:, :2]
+
+
+def test_bag_depth_places_people_as_the_node_and_falls_back_per_frame(calibrated, tmp_path,
+                                                                     capsys):
+    _, _, bag = calibrated
+    common = ["--seq-frame-rate", "--camera-info-topic", "auto", "--set",
+              "world.ground_frame=world", "--world", "projected"]
+
+    def track(name, path, *extra):
+        out = tmp_path / f"{name}.txt"
+        assert main(["track", str(path), *common, *extra, "--out", str(out)]) == 0
+        return read_mot_txt(out), capsys.readouterr()
+
+    plain, _ = track("plain", bag)
+    rows, said = track("depth", write_with_depth(bag, tmp_path / "depth_bag"), "--depth-topic",
+                       DEPTH_TOPIC)
+    assert "depth /camera/depth: 0 frames stale, 0 without, 0 refused" in said.out
+    np.testing.assert_array_equal(rows[:, :7], plain[:, :7])  # 2D unchanged
+    np.testing.assert_allclose(rows[:, 7:9], depth_positions(rows), atol=1e-3)
+    assert np.abs(rows[:, 7:9] - plain[:, 7:9]).max() > 0.5  # not the ground plane's
+    assert (rows[:, 9] == 0).all()
+
+    # depth of the first image only, at most 50 ms old: 0.1 s later it is stale
+    rows, said = track("stale", write_with_depth(bag, tmp_path / "stale_bag", frames=1),
+                       "--depth-topic", DEPTH_TOPIC, "--set", "world.depth_max_age_sec=0.05")
+    first = rows[:, 0] == 1
+    np.testing.assert_allclose(rows[first, 7:9], depth_positions(rows[first]), atol=1e-3)
+    np.testing.assert_array_equal(rows[~first], plain[~first])  # the ground plane's
+    text = said.out + said.err
+    assert text.count("stale depth not used") == 1, text  # warned once
+    assert "stale depth not used: 0.100 s older than the image" in text
+    assert f"{FRAMES - 1} frames stale" in said.out
+
+    rows, said = track("rgb8", write_with_depth(bag, tmp_path / "rgb8_bag", "rgb8"),
+                       "--depth-topic", DEPTH_TOPIC)
+    np.testing.assert_array_equal(rows, plain)  # every frame from the ground plane
+    text = said.out + said.err
+    assert text.count("encoding 'rgb8' is not a depth image") == 1, text  # warned once
+    assert f"{FRAMES} refused" in said.out
+
+    assert main(["track", str(bag), "--depth-topic", DEPTH_TOPIC, "--out",
+                 str(tmp_path / "x.txt")]) == 2
+    assert "only with --camera-info-topic" in capsys.readouterr().err

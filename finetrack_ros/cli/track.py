@@ -52,6 +52,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "camera pose world.ground_frame <- the image frame at each image "
                              "stamp (--set world.ground_frame=world for bags of bag from-mot "
                              "--camera); results get wx, wy, wz, --out-bag also tracks_3d")
+    parser.add_argument("--depth-topic", metavar="TOPIC",
+                        help="with --camera-info-topic: the bag's sensor_msgs/Image depth "
+                             "registered to the camera (16UC1 mm or 32FC1 m); each box with a "
+                             "valid depth is placed from it, as the node's world.depth_topic")
     parser.add_argument("--world", choices=["filtered", "projected"], default="filtered",
                         help="with --camera or --camera-info-topic: the ground filter's "
                              "positions, or each track box's bottom centre projected as it "
@@ -70,6 +74,9 @@ def run(args: argparse.Namespace) -> int:
     if args.camera_info_topic is not None and not bag:
         raise ValueError(f"--camera-info-topic {args.camera_info_topic}: only for a bag "
                          "(a MOT folder: --camera camera.yaml)")
+    if args.depth_topic is not None and args.camera_info_topic is None:
+        raise ValueError(f"--depth-topic {args.depth_topic}: only with --camera-info-topic "
+                         "(depth places people in the bag's camera and tf)")
     name = bag_folder(args.path).name if bag else args.path.name
     out = check_output(args.out or Path("results") / f"{name}.txt", overwrite=args.overwrite)
     if args.out_bag is not None:
@@ -196,7 +203,7 @@ def _track_bag(args, tracker, params: dict, out: Path):
         from finetrack_ros.bag.world import BagWorldConfig
 
         world = BagWorldConfig.from_params(params, args.camera_info_topic,
-                                           args.world == "filtered")
+                                           args.world == "filtered", args.depth_topic)
     summary = replay_bag(bag_path, pipeline, out, args.image_topic, args.detections_topic,
                          args.out_bag, options=options,
                          sync_queue_size=params.get("sync_queue_size", 10), world=world)
