@@ -92,10 +92,11 @@ class TrackerConfig:
     relink_max_dist: float = _param(1.5, 0.0, 100.0, "relink gate: centre distance to the "
                                     "prediction, in track heights")
     # --- long-term re-identification (ours): ids of removed tracks given back by appearance
-    # A new track takes back a removed id only when all four gates hold: same class, the
+    # A new track takes back a removed id only when every gate holds: same class, the
     # appearance distance is within the network's take-back distance, the person could have
-    # walked there in the time gone, and the match is a clear winner (over the other gallery
-    # entries and over every live track). Each gate refuses wrong take-backs of look-alikes.
+    # walked there in the time gone, the match is a clear winner (over the other gallery
+    # entries and over every live track), and the old track was followed long enough. Each
+    # gate refuses a way to hand an old id to a look-alike (tracker/gallery.py).
     gallery_seconds: float = _param(0.0, 0.0, 86400.0, "keep Re-ID features of removed "
                                     "tracks this long to give their id back (ours); 0 = off")
     gallery_thresh: float = _param(0.25, 0.0, 2.0, "take-back distance (1 - cos) when the "
