@@ -18,7 +18,7 @@ def test_custom_rows_are_checked_before_any_work():
     row = parse_custom_row("memory 3 s:lost_track_seconds=3,gallery_seconds=0")
     assert row.label == "memory 3 s"
     assert row.changes == {"lost_track_seconds": 3, "gallery_seconds": 0}
-    config = row_tracker({}, row.changes, [], 7.0)
+    config = row_tracker(row.changes, [], 7.0)
     assert config.lost_track_seconds == 3.0 and config.max_time_lost == 21
     for bad in ("no colon", "x:lost_track_seconds", "x:lost_track_seconds=-1", "x:nope=1"):
         with pytest.raises(ValueError):
@@ -26,13 +26,13 @@ def test_custom_rows_are_checked_before_any_work():
 
 
 def test_rows_start_from_the_node_defaults_and_the_paper_turns_ours_off():
-    defaults = row_tracker({}, {}, [], 7.0)
+    defaults = row_tracker({}, [], 7.0)
     assert defaults.use_appearance and defaults.lost_track_seconds > 0
     assert defaults.frame_rate == 7.0
-    paper = row_tracker({}, PAPER, ["track_buffer=60"], 7.0)
+    paper = row_tracker(PAPER, ["track_buffer=60"], 7.0)
     assert paper.gallery_seconds == 0 and paper.part_weighting == "none"
     assert paper.lost_track_seconds == 0 and paper.track_buffer == 60
-    assert not row_tracker({}, None, [], 7.0).use_appearance  # IoU only
+    assert not row_tracker(None, [], 7.0).use_appearance  # IoU only
 
 
 class CountingExtractor:

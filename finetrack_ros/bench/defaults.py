@@ -193,7 +193,7 @@ def parse_custom_row(text: str) -> Row:
         if not eq:
             raise ValueError(f"--row {text}: expected KEY=VALUE, got '{item}'")
         changes[key.strip()] = yaml.safe_load(value)
-    row_tracker({}, changes, [], 30.0)  # checked now, not after an hour of training
+    row_tracker(changes, [], 30.0)  # checked now, not after an hour of training
     return Row(label.strip(), label.strip(), changes)
 
 
@@ -241,13 +241,15 @@ def _start_training(args: argparse.Namespace, split: Split, seed: int):
     return proc, log
 
 
-def row_tracker(base_overrides: dict, changes: Optional[dict], overrides: list[str],
-                frame_rate: float):
-    """Return a row's TrackerConfig: node defaults, ``--set``, the row's changes, the rate."""
+def row_tracker(changes: Optional[dict], overrides: list[str], frame_rate: float):
+    """Return a row's TrackerConfig: node defaults, ``--set``, the row's changes, the rate.
+
+    ``changes`` None is IoU only (no appearance).
+    """
     from finetrack_ros import settings
 
     config = settings.tracker_config(settings.defaults()).with_overrides(overrides)
-    config = config.replace({**base_overrides, **(changes or {}), "frame_rate": frame_rate})
+    config = config.replace({**(changes or {}), "frame_rate": frame_rate})
     if changes is None:
         config = config.replace({"use_appearance": False})
     return config
@@ -279,24 +281,15 @@ def measure_network(rows: list[Row], column: str, scenes: list[Path], network: P
 
 def track(seq: Path, network: Optional[Path], row: Row, overrides: list[str],
           features: "CachedExtractor", out: Path) -> None:
-    from finetrack_ros import settings
-    from finetrack_ros.frame_path import FramePath
-    from finetrack_ros.mot import load_detections, open_sequence, write_results
-    from finetrack_ros.offline import mot_inputs, track_offline
+    """Track ``seq`` with ``row``'s settings, the Re-ID features shared through ``features``."""
+    from finetrack_ros.bench.identity import track_mot
 
-    sequence = open_sequence(seq)
-    num_frames = sequence.num_frames()
-    tracker = row_tracker({}, row.changes, overrides, sequence.info.frame_rate)
-    params = {"device": "cpu", "external_detections": True, "num_threads": 1,
-              "reid.enabled": network is not None, "reid.checkpoint": str(network or "")}
-    pipeline = settings.pipeline_from_params(params, tracker)
-    if pipeline.extractor is not None:
-        pipeline.extractor = features.wrapping(pipeline.extractor)
-    frames = FramePath(pipeline, settings.frame_options(params), report=lambda line: None)
-    inputs = mot_inputs(sequence, load_detections(sequence.det_path, num_frames), num_frames,
-                        tracker.frame_rate, with_images=pipeline.needs_images)
-    summary = track_offline(inputs, frames, num_frames, seq.name, progress=False)
-    write_results(out, summary.rows)
+    def share_features(pipeline) -> None:
+        if pipeline.extractor is not None:
+            pipeline.extractor = features.wrapping(pipeline.extractor)
+
+    track_mot(seq, lambda rate: row_tracker(row.changes, overrides, rate), network, 1, out,
+              share_features)
 
 
 class CachedExtractor:

@@ -22,7 +22,7 @@ import argparse
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -218,6 +218,27 @@ def track_sequence(seq: Path, network: Optional[Path], features: Optional[tuple]
 
     ``reid``, when given, counts the Re-ID work of every frame.
     """
+    def count_reid(pipeline) -> None:
+        if reid is not None:
+            pipeline.process = _counted(pipeline.process, reid)
+
+    summary = track_mot(seq, lambda rate: row_tracker(features, args.overrides,
+                                                      args.feature_overrides, rate),
+                        network, args.threads, out, count_reid)
+    return summary.seconds, summary.tracked
+
+
+def track_mot(seq: Path, tracker_at: Callable, network: Optional[Path], threads: int,
+              out: Path, prepare: Optional[Callable] = None):
+    """Track a MOT sequence from its det.txt as ``finetrack track`` does; write ``out``.
+
+    Args:
+        tracker_at: the sequence's frame rate -> the TrackerConfig to track with.
+        network: Re-ID checkpoint, or None for IoU only.
+        prepare: called with the pipeline before the first frame (wrap or count its parts).
+    Returns:
+        The :class:`~finetrack_ros.offline.OfflineSummary`.
+    """
     from finetrack_ros import settings
     from finetrack_ros.frame_path import FramePath
     from finetrack_ros.mot import load_detections, open_sequence, write_results
@@ -225,19 +246,18 @@ def track_sequence(seq: Path, network: Optional[Path], features: Optional[tuple]
 
     sequence = open_sequence(seq)
     num_frames = sequence.num_frames()
-    tracker = row_tracker(features, args.overrides, args.feature_overrides,
-                          sequence.info.frame_rate)
-    params = {"device": "cpu", "external_detections": True, "num_threads": args.threads,
+    tracker = tracker_at(sequence.info.frame_rate)
+    params = {"device": "cpu", "external_detections": True, "num_threads": threads,
               "reid.enabled": network is not None, "reid.checkpoint": str(network or "")}
     pipeline = settings.pipeline_from_params(params, tracker)
-    if reid is not None:
-        pipeline.process = _counted(pipeline.process, reid)
+    if prepare is not None:
+        prepare(pipeline)
     frames = FramePath(pipeline, settings.frame_options(params), report=lambda line: None)
     inputs = mot_inputs(sequence, load_detections(sequence.det_path, num_frames), num_frames,
                         tracker.frame_rate, with_images=pipeline.needs_images)
     summary = track_offline(inputs, frames, num_frames, seq.name, progress=False)
     write_results(out, summary.rows)
-    return summary.seconds, summary.tracked
+    return summary
 
 
 def _counted(process, reid: ReidCount):
