@@ -12,7 +12,7 @@ published for it happens here, once, for every entry point:
 4. **pipeline** (:class:`~finetrack_ros.pipeline.TrackingPipeline`): detector → Re-ID →
    tracker;
 5. **outputs** (:class:`TrackedFrame`): the tracks to publish, LOST tracks when asked, the
-   decoded frame for drawing.
+   decoded frame for drawing; :mod:`finetrack_ros.frame_messages` turns it into messages.
 
 Any failure inside one frame (a bad message, an exception from OpenCV or torch) skips that
 frame with its reason and a count (:class:`BadFrames`); the caller keeps going. Pairing images
@@ -237,6 +237,29 @@ class FramePath:
         self.stamps.reset_ns = int(options.time_reset_sec * NS_PER_SEC)
         self.pipeline.max_detections = options.max_detections
 
+    # --- what the callers need, without reaching into the pipeline ---------------------
+    def class_name(self, index: int) -> str:
+        """Name of a class index (learnt names included; the index itself when unknown)."""
+        return self.classes.name(index)
+
+    @property
+    def frame_rate(self) -> float:
+        """The tracker's frame rate, Hz (measured from the stamps with frame_rate_from_stamps)."""
+        return self.pipeline.tracker.config.frame_rate
+
+    @property
+    def tracker_config(self):
+        """The tracker's :class:`~finetrack_ros.tracker.TrackerConfig` now."""
+        return self.pipeline.tracker.config
+
+    def set_tracker_config(self, config) -> None:
+        """Use ``config`` (a :class:`~finetrack_ros.tracker.TrackerConfig`) from the next frame."""
+        self.pipeline.tracker.config = config
+
+    def lost_tracks(self) -> list:
+        """Tracks LOST now (kept for re-identification, not matched this frame)."""
+        return [t for t in self.pipeline.tracker.lost_tracks if t.state == TrackState.LOST]
+
     def reset(self) -> None:
         """Forget tracks and the last stamp (a new sequence)."""
         self.pipeline.reset()
@@ -299,21 +322,18 @@ class FramePath:
             self._count_cut(header, result.boxes_in, result.boxes_cut)
         objects = list(result.tracks)
         if self.options.publish_lost_tracks:
-            objects += [t for t in self.pipeline.tracker.lost_tracks
-                        if t.state == TrackState.LOST]
+            objects += self.lost_tracks()
         return TrackedFrame(header, frame, result.tracks, objects, reset)
-
 
     def _follow_stamp_rate(self, stamp_ns: int) -> None:
         """With ``frame_rate_from_stamps``, set the tracker's frame rate to the measured one."""
-        tracker = self.pipeline.tracker
         rate = self.stamp_rate.observe(stamp_ns)
-        config = tracker.config
+        config = self.tracker_config
         if not config.frame_rate_from_stamps or rate is None:
             return
         rate = min(max(round(rate, 2), 0.1), 10000.0)  # the parameter's range
         if StampRate.differs(rate, config.frame_rate):
-            tracker.config = config.replace({"frame_rate": rate})
+            self.set_tracker_config(config.replace({"frame_rate": rate}))
             self.report(f"tracker frame rate {rate:g} Hz, measured from the image stamps "
                         f"(was {config.frame_rate:g}); track memory and velocities follow it")
 

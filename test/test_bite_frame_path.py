@@ -6,30 +6,18 @@ as the bag replay feeds them), through the node's frame path.
 from __future__ import annotations
 
 import numpy as np
+from frame_helpers import STAMP_NS, MessageFrames
 
-from finetrack_ros import settings
-from finetrack_ros.bag.typestore import build_typestore
-from finetrack_ros.frame_path import FramePath
-from finetrack_ros.messages import detection_array_msg, image_msg, make_header
-
-STAMP_NS = 1_700_000_000 * 10**9
 FRAME_NS = 100_000_000  # 10 fps
 BOX = np.array([[20.0, 20.0, 60.0, 100.0]])
 
 
 def test_a_repeated_stamp_is_skipped_and_counted_and_the_tracker_does_not_step():
-    store = build_typestore()
-    pipeline = settings.pipeline_from_params({"device": "cpu", "external_detections": True,
-                                              "reid.enabled": False})
-    lines: list[str] = []
-    frames = FramePath(pipeline, settings.frame_options({}), report=lines.append)
-    pixels = np.zeros((120, 160, 3), np.uint8)
+    feed = MessageFrames()
+    frames, pipeline, lines = feed.frames, feed.pipeline, feed.lines
 
     def send(stamp_ns: int, shift_px: float):
-        header = make_header(store, stamp_ns, "camera")
-        detections = detection_array_msg(store, header, BOX + [shift_px, 0, shift_px, 0],
-                                         [0.9], ["person"])
-        return frames.process(image_msg(store, header, pixels), detections)
+        return feed.send(stamp_ns, BOX + [shift_px, 0, shift_px, 0])
 
     first = send(STAMP_NS, 0.0)
     assert first is not None and [t.track_id for t in first.tracks] == [1]

@@ -313,3 +313,24 @@ def test_online_and_offline_agree_in_3d(ros_install, tmp_path):  # noqa: F811
         assert len(people) == 3 and [p[0] for p in people] == [p[0] for p in online_people]
         np.testing.assert_allclose(np.array([p[1:] for p in online_people]),
                                    np.array([p[1:] for p in people]), atol=1e-6)
+    # one output seam: ~/tracked_objects carries the same world positions online and offline
+    online_world = _world_fields(online.tracks_bag, "/finetrack_node/tracked_objects")
+    offline_world = _world_fields(tmp_path / "off_bag", ReplayTopics().tracked_objects)
+    assert sorted(online_world) == sorted(offline_world) == sorted(offline_3d)
+    for stamp, objects in offline_world.items():
+        assert [o[:2] for o in objects] == [o[:2] for o in online_world[stamp]]
+        assert {o[1] for o in objects} == {"world"}
+        np.testing.assert_allclose(np.array([o[2:] for o in online_world[stamp]]),
+                                   np.array([o[2:] for o in objects]), atol=1e-6)
+
+
+def _world_fields(bag: Path, topic: str) -> dict:
+    """Header stamp → [(id, world_frame_id, x, y, z)] of a TrackedObjectArray topic."""
+    from finetrack_ros.bag.reader import BagReader
+    from finetrack_ros.messages import header_stamp_ns
+
+    with BagReader(bag) as reader:
+        return {header_stamp_ns(msg.header): [
+            (o.track_id, o.world_frame_id, o.world_position.x, o.world_position.y,
+             o.world_position.z) for o in msg.objects]
+            for _, msg in reader.messages(topic)}

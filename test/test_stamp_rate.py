@@ -7,17 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from frame_helpers import STAMP_NS, MessageFrames
 
-from finetrack_ros import settings
-from finetrack_ros.bag.typestore import build_typestore
-from finetrack_ros.frame_path import FramePath
-from finetrack_ros.messages import detection_array_msg, image_msg, make_header
 from finetrack_ros.stamp_rate import StampRate
 from finetrack_ros.tracker import TrackState
 
-STAMP_NS = 1_700_000_000 * 10**9
 BOX = np.array([[20.0, 20.0, 60.0, 100.0]])
-PIXELS = np.zeros((120, 160, 3), np.uint8)
 
 
 def test_the_median_step_ignores_drops_and_jitter():
@@ -32,20 +27,8 @@ def test_the_median_step_ignores_drops_and_jitter():
 
 
 def _frames(**tracker):
-    store = build_typestore()
-    params = {"device": "cpu", "external_detections": True, "reid.enabled": False,
-              **{f"tracker.{k}": v for k, v in tracker.items()}}
-    lines: list[str] = []
-    frames = FramePath(settings.pipeline_from_params(params), settings.frame_options({}),
-                       report=lines.append)
-
-    def send(stamp_ns: int, boxes: np.ndarray):
-        header = make_header(store, stamp_ns, "camera")
-        detections = detection_array_msg(store, header, boxes, [0.9] * len(boxes),
-                                         ["person"] * len(boxes))
-        return frames.process(image_msg(store, header, PIXELS), detections)
-
-    return frames, send, lines
+    feed = MessageFrames({f"tracker.{k}": v for k, v in tracker.items()})
+    return feed.frames, feed.send, feed.lines
 
 
 def test_a_7_fps_camera_keeps_a_lost_person_for_lost_track_seconds():
@@ -55,22 +38,22 @@ def test_a_7_fps_camera_keeps_a_lost_person_for_lost_track_seconds():
     step = 10**9 // 7
     for i in range(6):
         send(STAMP_NS + i * step, BOX)
-    tracker = frames.pipeline.tracker
-    assert tracker.config.frame_rate == pytest.approx(7.0, abs=0.01)
-    assert tracker.config.max_time_lost == 14
+    assert frames.frame_rate == pytest.approx(7.0, abs=0.01)
+    assert frames.tracker_config.max_time_lost == 14
     assert len(lines) == 1 and "7 Hz, measured from the image stamps (was 30)" in lines[0]
     for i in range(6, 6 + 15):  # the person is gone for 15 frames
         send(STAMP_NS + i * step, np.zeros((0, 4)))
         if i == 6 + 13:
-            assert [t.state for t in tracker.lost_tracks] == [TrackState.LOST]
-    assert all(t.state == TrackState.REMOVED for t in tracker.lost_tracks)
+            assert [t.state for t in frames.lost_tracks()] == [TrackState.LOST]
+    assert frames.lost_tracks() == []
+    assert all(t.state == TrackState.REMOVED for t in frames.pipeline.tracker.lost_tracks)
 
 
 def test_off_the_frame_rate_stays_the_parameters_and_a_reset_measures_again():
     frames, send, lines = _frames(frame_rate=30.0, frame_rate_from_stamps=False)
     for i in range(8):
         send(STAMP_NS + i * 10**9 // 7, BOX)
-    assert frames.pipeline.tracker.config.frame_rate == 30.0 and lines == []
+    assert frames.frame_rate == 30.0 and lines == []
 
     frames, send, lines = _frames(frame_rate=7.0, frame_rate_from_stamps=True)
     for i in range(8):
@@ -80,4 +63,4 @@ def test_off_the_frame_rate_stays_the_parameters_and_a_reset_measures_again():
     send(later - 10 * 10**9, BOX)  # time jumps back 10 s (a looped bag): reset
     for i in range(1, 6):
         send(later - 10 * 10**9 + i * 10**9 // 15, BOX)  # the replay now runs at 15 fps
-    assert frames.pipeline.tracker.config.frame_rate == pytest.approx(15.0, abs=0.01)
+    assert frames.frame_rate == pytest.approx(15.0, abs=0.01)

@@ -7,18 +7,16 @@ point uses.
 from __future__ import annotations
 
 import numpy as np
+from frame_helpers import STAMP_NS, MessageFrames
 
 from finetrack_ros import settings
-from finetrack_ros.bag.typestore import build_typestore
 from finetrack_ros.frame_path import DEFAULT_MAX_DETECTIONS, FrameOptions, FramePath
-from finetrack_ros.messages import detection_array_msg, image_msg, make_header
 from finetrack_ros.offline import plain_header
 from finetrack_ros.pipeline import TrackingPipeline, highest_scores
 from finetrack_ros.structures import Detections
 from finetrack_ros.tracker import ByteTracker, TrackerConfig
 
 FRAME = np.full((480, 640, 3), 90, np.uint8)
-STAMP_NS = 1_700_000_000 * 10**9
 
 
 def header_at(frame: int):
@@ -96,18 +94,11 @@ def test_the_bound_is_a_runtime_parameter_with_one_default():
 
 def test_a_20000_box_message_through_the_frame_path_is_cut_and_the_next_frame_tracks():
     """Real (rosbags) Detection2DArray and Image messages, as the bag replay feeds them."""
-    store = build_typestore()
-    pipeline = settings.pipeline_from_params({"device": "cpu", "external_detections": True,
-                                              "reid.enabled": False})
-    lines: list[str] = []
-    frames = FramePath(pipeline, settings.frame_options({}), report=lines.append)
-    pixels = np.zeros((240, 320, 3), np.uint8)
+    feed = MessageFrames(image_hw=(240, 320))
+    frames, lines = feed.frames, feed.lines
 
     def send(k: int, dets: Detections):
-        header = make_header(store, STAMP_NS + k * 100_000_000, "camera")
-        msg = detection_array_msg(store, header, dets.boxes_xyxy, dets.scores.tolist(),
-                                  ["person"] * len(dets))
-        return frames.process(image_msg(store, header, pixels), msg)
+        return feed.send(STAMP_NS + k * 100_000_000, dets.boxes_xyxy, dets.scores.tolist())
 
     assert send(1, storm(20_000)) is not None
     assert frames.boxes_cut == 20_000 - DEFAULT_MAX_DETECTIONS

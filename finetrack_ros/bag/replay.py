@@ -30,12 +30,11 @@ from finetrack_ros.bag.typestore import (
     TRACKED_OBJECT_ARRAY_TYPE,
 )
 from finetrack_ros.bag.world import BagWorld, BagWorldConfig
+from finetrack_ros.frame_messages import FrameMessageBuilder, FrameWorld
 from finetrack_ros.frame_path import FrameOptions, FramePath, TrackedFrame
 from finetrack_ros.mot import write_results
 from finetrack_ros.offline import OfflineSummary, bag_inputs, track_offline, warn
 from finetrack_ros.outputs import atomic_path
-from finetrack_ros.visualization import TrailHistory, draw_tracks
-from finetrack_ros.world.outputs import detection3d_array_msg
 
 
 @dataclass
@@ -59,14 +58,15 @@ def bag_fps(bag: BagReader, image_topic: str) -> Optional[float]:
 class OutBag:
     """Writes each tracked frame as the node publishes it (tracks, objects, annotated image).
 
-    With ``world`` (written before this sink each frame) also ``tracks_3d`` on the frames
-    that had 3D, as the node publishes ``~/tracks_3d``.
+    The messages come from the node's output seam (:mod:`finetrack_ros.frame_messages`).
+    With ``world`` (written before this sink each frame) the frames that had 3D also get
+    ``tracks_3d`` and world positions in ``tracked_objects``, as the node's.
     """
 
     def __init__(self, writer: BagWriter, topics: ReplayTopics, frames: FramePath,
                  world: Optional[BagWorld] = None) -> None:
-        self.writer, self.topics, self.frames, self.world = writer, topics, frames, world
-        self.trails = TrailHistory()
+        self.writer, self.topics, self.world = writer, topics, world
+        self.build = FrameMessageBuilder(writer.store, frames)
         writer.add_topic(topics.tracks, DETECTION_ARRAY_TYPE)
         writer.add_topic(topics.tracked_objects, TRACKED_OBJECT_ARRAY_TYPE)
         writer.add_topic(topics.annotated_image, IMAGE_TYPE)
@@ -74,26 +74,17 @@ class OutBag:
             writer.add_topic(topics.tracks_3d, DETECTION3D_ARRAY_TYPE)
 
     def write(self, tracked: TrackedFrame) -> None:
-        store, name = self.writer.store, self.frames.classes.name
-        stamp = m.header_stamp_ns(tracked.header)
-        header = m.make_header(store, stamp, tracked.header.frame_id)
-        if tracked.reset:
-            self.trails = TrailHistory()
-        self.writer.write(self.topics.tracks, stamp,
-                          m.tracks_to_detection_array(store, header, tracked.tracks, name))
-        fps = self.frames.pipeline.tracker.config.frame_rate
-        self.writer.write(self.topics.tracked_objects, stamp, m.tracks_to_tracked_objects(
-            store, header, tracked.objects, name, fps, self.frames.options.publish_embeddings))
-        if tracked.frame_bgr is not None:
-            annotated = draw_tracks(tracked.frame_bgr, tracked.tracks,
-                                    self.trails.update(tracked.tracks))
-            self.writer.write(self.topics.annotated_image, stamp,
-                              m.image_msg(store, header, annotated))
+        world = None
         if self.world is not None and self.world.last is not None:
-            world_header = m.make_header(store, stamp, self.world.target)
-            self.writer.write(self.topics.tracks_3d, stamp, detection3d_array_msg(
-                store, world_header, self.world.last, tracked.tracks, name,
-                self.world.config.shape))
+            world = FrameWorld(self.world.last, self.world.target, self.world.config.shape)
+        out = self.build(tracked, annotate=True, world=world)
+        stamp = m.header_stamp_ns(tracked.header)
+        self.writer.write(self.topics.tracks, stamp, out.tracks)
+        self.writer.write(self.topics.tracked_objects, stamp, out.tracked_objects)
+        if out.annotated_image is not None:
+            self.writer.write(self.topics.annotated_image, stamp, out.annotated_image)
+        if out.tracks_3d is not None:
+            self.writer.write(self.topics.tracks_3d, stamp, out.tracks_3d)
 
 
 class Sinks:

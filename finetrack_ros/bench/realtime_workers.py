@@ -209,6 +209,8 @@ def worker_row(job: dict) -> dict:
         TRACKED_OBJECT_ARRAY_TYPE,
         build_typestore,
     )
+    from finetrack_ros.frame_messages import FrameMessageBuilder
+    from finetrack_ros.frame_path import FramePath, TrackedFrame
     from finetrack_ros.image_codec import image_msg_to_bgr
     from finetrack_ros.structures import Detections
 
@@ -216,6 +218,7 @@ def worker_row(job: dict) -> dict:
         warnings.simplefilter("ignore")
         pipeline = settings.pipeline_from_params(node_params(job))
     store = build_typestore()
+    build = FrameMessageBuilder(store, FramePath(pipeline))  # the node's output seam
     frames, boxes = _load_scene(job["scene"])
     period_ns = int(1e9 / 30)
     images = [store.serialize_cdr(m.image_msg(store, m.make_header(store, i * period_ns,
@@ -246,13 +249,11 @@ def worker_row(job: dict) -> dict:
         times["reid"] = result.timings_ms.get("reid", 0.0)
         times["tracker"] = result.timings_ms["track"]
         start = time.perf_counter()
-        header = msg.header
-        tracks_msg = m.tracks_to_detection_array(store, header, result.tracks,
-                                                 pipeline.class_name)
-        objects_msg = m.tracks_to_tracked_objects(store, header, result.tracks,
-                                                  pipeline.class_name, 30.0, False)
-        store.serialize_cdr(tracks_msg, DETECTION_ARRAY_TYPE)
-        store.serialize_cdr(objects_msg, TRACKED_OBJECT_ARRAY_TYPE)
+        # the node draws only while ~/annotated_image has a subscriber: here none
+        out = build(TrackedFrame(msg.header, frame, result.tracks, result.tracks),
+                    annotate=False)
+        store.serialize_cdr(out.tracks, DETECTION_ARRAY_TYPE)
+        store.serialize_cdr(out.tracked_objects, TRACKED_OBJECT_ARRAY_TYPE)
         times["publish"] = _ms_since(start)
         if step >= warmup:
             for stage, value in times.items():

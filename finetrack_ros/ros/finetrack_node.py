@@ -50,14 +50,13 @@ from vision_msgs.msg import Detection2DArray, LabelInfo
 
 from finetrack_ros import diagnostics, messages, package_paths, settings
 from finetrack_ros.detection_cdr import parse_detection_array
+from finetrack_ros.frame_messages import FrameMessageBuilder
 from finetrack_ros.frame_path import FramePath, TrackedFrame
 from finetrack_ros.msg import TrackedObjectArray
 from finetrack_ros.ros.health import HealthReporter
-from finetrack_ros.ros.image_conversion import numpy_to_image_msg
 from finetrack_ros.ros.rclpy_types import rclpy_type
 from finetrack_ros.ros.world_outputs import WorldOutputs
 from finetrack_ros.stamp_sync import ExactTimeSync
-from finetrack_ros.visualization import TrailHistory, draw_tracks
 
 NODE_NAME = "finetrack_node"
 # Parameter added to settings.PARAMETERS: only meaningful for the ROS node itself.
@@ -123,7 +122,7 @@ class FineTrackNode(Node):
         self.add_post_set_parameters_callback(self._apply_parameters)
         self.frames: Optional[FramePath] = None
         self.sync: Optional[ExactTimeSync] = None
-        self.trails: Optional[TrailHistory] = None
+        self.build: Optional[FrameMessageBuilder] = None  # tracked frame -> messages
         self.world: Optional[WorldOutputs] = None  # 3D outputs (off unless configured so)
         self.outputs: dict[str, Any] = {}
         self.inputs: list = []
@@ -162,8 +161,8 @@ class FineTrackNode(Node):
             return
         changed = {p.name: _plain(p.value) for p in params if p.name.startswith("tracker.")}
         if changed:
-            tracker = self.frames.pipeline.tracker
-            tracker.config = settings.tracker_config(changed, tracker.config)
+            self.frames.set_tracker_config(
+                settings.tracker_config(changed, self.frames.tracker_config))
             self.get_logger().info(f"tracker parameters changed: {changed}")
         self.frames.set_options(settings.frame_options(self.flat_params()))
 
@@ -183,7 +182,7 @@ class FineTrackNode(Node):
         if pipeline.cpu_share is not None:  # num_threads 0: say when torch's threads change
             pipeline.cpu_share.report = self.get_logger().info
         self.sync = ExactTimeSync(flat["sync_queue_size"])
-        self.trails = TrailHistory(flat["trail_length"])
+        self.build = FrameMessageBuilder(rclpy_type, self.frames, flat["trail_length"])
         self._create_publishers()
         self.world = WorldOutputs(self, flat)
         self.configured = True
@@ -277,7 +276,7 @@ class FineTrackNode(Node):
         self.outputs = {}
         if self.world is not None:
             self.world.release()
-        self.frames = self.sync = self.trails = self.world = None
+        self.frames = self.sync = self.build = self.world = None
         self.configured = False
         self.health.cleaned_up()
 
@@ -341,8 +340,6 @@ class FineTrackNode(Node):
         tracked = self.frames.process(image_msg, detections_msg)
         if tracked is None:
             return None  # bad frame: FramePath logged and counted it
-        if tracked.reset:
-            self.trails = TrailHistory(self.param("trail_length"))
         try:
             self._publish(tracked)
         except Exception as err:  # noqa: BLE001 - e.g. a value a message field cannot hold
@@ -356,21 +353,17 @@ class FineTrackNode(Node):
         return latency_ns / 1e6
 
     def _publish(self, tracked: TrackedFrame) -> None:
-        header, tracks, pubs = tracked.header, tracked.tracks, self.outputs
+        pubs = self.outputs
         if len(self.frames.classes.names) != self.labels_published:  # a class name learnt
             self._publish_label_info()
-        name = self.frames.classes.name
-        pubs["tracks"].publish(messages.tracks_to_detection_array(rclpy_type, header, tracks,
-                                                                  name))
-        world = self.world.publish(tracked, name)  # ~/tracks_3d, ~/markers when 3D is on
-        pubs["tracked_objects"].publish(messages.tracks_to_tracked_objects(
-            rclpy_type, header, tracked.objects, name,
-            self.frames.pipeline.tracker.config.frame_rate, self.frames.options.publish_embeddings,
-            world.people, world.frame_id))
-        trails = self.trails.update(tracks)
-        if pubs["annotated_image"].get_subscription_count() > 0:
-            annotated = draw_tracks(tracked.frame_bgr, tracks, trails)
-            pubs["annotated_image"].publish(numpy_to_image_msg(annotated, "bgr8", header))
+        world = self.world.locate(tracked)  # None unless 3D is on and ran for this frame
+        out = self.build(tracked, pubs["annotated_image"].get_subscription_count() > 0, world)
+        pubs["tracks"].publish(out.tracks)
+        pubs["tracked_objects"].publish(out.tracked_objects)
+        if out.annotated_image is not None:
+            pubs["annotated_image"].publish(out.annotated_image)
+        if out.tracks_3d is not None:
+            self.world.publish(out.tracks_3d, world)  # ~/tracks_3d and ~/markers
 
 
 def _stamp_key(msg: Any) -> int:

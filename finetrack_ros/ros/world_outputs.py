@@ -1,8 +1,9 @@
 """The node's 3D: CameraInfo + tf2 → people on the ground, ``~/tracks_3d`` and ``~/markers``.
 
 Off unless ``world.camera_info_topic`` is set, and off (said at configure) without tf2.
-Per tracked frame, after the 2D outputs are published: the camera's optical frame (the
-image's ``header.frame_id``, else the CameraInfo's) is looked up in ``world.ground_frame``
+Per tracked frame (:meth:`WorldOutputs.locate`, before the output seam
+:mod:`finetrack_ros.frame_messages` builds the frame's messages): the camera's optical frame
+(the image's ``header.frame_id``, else the CameraInfo's) is looked up in ``world.ground_frame``
 at the image stamp with tf2, :class:`~finetrack_ros.world.WorldStep` (the same code as
 ``finetrack track --camera``) moves each track's matched foot point onto the ground and
 filters it, and the people are published in ``world.target_frame`` (default: the ground
@@ -20,7 +21,6 @@ comes from the ground plane, with a warning per cause; the 2D outputs are never 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -32,14 +32,13 @@ from sensor_msgs.msg import CameraInfo, Image
 from vision_msgs.msg import Detection3DArray
 from visualization_msgs.msg import Marker, MarkerArray
 
+from finetrack_ros.frame_messages import FrameWorld
 from finetrack_ros.messages import header_stamp_ns
-from finetrack_ros.ros.rclpy_types import rclpy_type
 from finetrack_ros.visualization import color_for_id
 from finetrack_ros.world import CameraModel, PersonInWorld, Pose, WorldConfig, WorldStep
 from finetrack_ros.world.depth import DEPTH_KEEP, DepthQueue, depth_for_camera
 from finetrack_ros.world.outputs import (
     PersonShape,
-    detection3d_array_msg,
     on_ground,
     people_in_frame,
 )
@@ -52,19 +51,6 @@ WARN_PERIOD_S = 30.0
 MARKER_LIFETIME_S = 1.0
 LABEL_SIZE_M = 0.3  # text height of the id above each person
 ARROW_LIFT_M = 0.1  # the velocity arrow (1 s of motion) floats this high above the ground
-
-
-@dataclass
-class FrameWorld:
-    """What 3D gave one frame, for ``~/tracked_objects``.
-
-    Attributes:
-        people: track id → :class:`PersonInWorld` in ``frame_id``; empty when 3D did not run.
-        frame_id: the target frame; empty when 3D did not run.
-    """
-
-    people: dict = field(default_factory=dict)
-    frame_id: str = ""
 
 
 class Throttle:
@@ -192,22 +178,22 @@ class WorldOutputs:
             return None
 
     # --- per frame ---------------------------------------------------------------------
-    def publish(self, tracked: Any, class_name: Callable[[int], str]) -> FrameWorld:
-        """Publish the frame's people on ~/tracks_3d and ~/markers; return them."""
+    def locate(self, tracked: Any) -> Optional[FrameWorld]:
+        """Return the frame's people in the target frame; None: 3D off or skipped (warned)."""
         if not self.enabled:
-            return FrameWorld()
+            return None
         if self.step.camera is None:
             self.warnings.warn("no_camera", f"3D waits for a valid sensor_msgs/CameraInfo on "
                                f"{self.topic}; the 2D outputs continue")
-            return FrameWorld()
+            return None
         try:
-            return self._publish(tracked, class_name)
+            return self._locate(tracked)
         except Exception as err:  # noqa: BLE001 - 3D must never cost the 2D outputs
             self.warnings.warn(type(err), f"3D skipped for a frame: {type(err).__name__}: "
                                f"{err}")
-            return FrameWorld()
+            return None
 
-    def _publish(self, tracked: Any, class_name: Callable[[int], str]) -> FrameWorld:
+    def _locate(self, tracked: Any) -> Optional[FrameWorld]:
         header = tracked.header
         if tracked.reset:  # the tracker's reset (time jumped back) also when 3D skips it
             self.step.reset()
@@ -216,15 +202,15 @@ class WorldOutputs:
         ground_from_camera = self._pose(self.ground, camera_frame, stamp)
         target_from_ground = self._pose(self.target, self.ground, stamp)
         if ground_from_camera is None or target_from_ground is None:
-            return FrameWorld()
+            return None
         people = self.step.process(tracked.tracks, header_stamp_ns(header), ground_from_camera,
                                    self._depth_for(header))
-        people = people_in_frame(people, target_from_ground)
-        out_header = rclpy_type("std_msgs/msg/Header")(stamp=header.stamp, frame_id=self.target)
-        self.pubs["tracks_3d"].publish(detection3d_array_msg(
-            rclpy_type, out_header, people, tracked.tracks, class_name, self.shape))
-        self.pubs["markers"].publish(self._markers(out_header, people))
-        return FrameWorld({p.track_id: p for p in people}, self.target)
+        return FrameWorld(people_in_frame(people, target_from_ground), self.target, self.shape)
+
+    def publish(self, tracks_3d: Detection3DArray, world: FrameWorld) -> None:
+        """Publish ``~/tracks_3d`` (built by the output seam) and its rviz ``~/markers``."""
+        self.pubs["tracks_3d"].publish(tracks_3d)
+        self.pubs["markers"].publish(self._markers(tracks_3d.header, list(world.people)))
 
     def _pose(self, parent: str, child: str, stamp: Time) -> Optional[Pose]:
         """``parent_from_child`` at ``stamp`` from tf2, or None (warned) when there is none."""
