@@ -32,7 +32,9 @@ setup(
     extras_require={
         "export": ["onnx>=1.15", "onnxruntime>=1.17"],
         # osrf-pycommon, lark: what the vendored ROS 2 launch packages need in the launch tests
-        "test": ["pytest>=7", "hypothesis>=6.100", "ruff==0.17.6", "osrf-pycommon>=2", "lark>=1"],
+        # pytest-xdist: scripts/test.sh runs two workers
+        "test": ["pytest>=7", "pytest-xdist>=3.5", "hypothesis>=6.100", "ruff==0.17.6",
+                 "osrf-pycommon>=2", "lark>=1"],
     },
     entry_points={"console_scripts": ["finetrack = finetrack_ros.cli:main"]},
 )

@@ -27,4 +27,7 @@ cd "$REPO"
 # `python -m pytest` from the repository root puts the source package first on sys.path;
 # finetrack_ros/__init__.py merges in the installed copy with the generated messages.
 # No arguments: pytest.ini's testpaths (test/). Arguments: pytest's (files, -k, -x, ...).
-exec python -m pytest "$@"
+# Two pytest-xdist workers (one per core of the 2-core reference machine; FINETRACK_TEST_WORKERS
+# or a later `-n N` changes it, `-n 0` runs in this process), one test file at a time each, so
+# a module's node and fixtures stay in one process. Fast lane: scripts/test.sh -m "not slow".
+exec python -m pytest -n "${FINETRACK_TEST_WORKERS:-2}" --dist loadfile "$@"

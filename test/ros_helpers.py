@@ -40,8 +40,21 @@ from finetrack_ros.ros import runtime
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REQUIRE_ROS_VAR = "FINETRACK_REQUIRE_ROS"
 PACKAGE = "finetrack_ros"
-# One DDS domain per pytest process (valid ids 1..101 on default ports).
-DOMAIN_ID = 1 + os.getpid() % 101
+
+
+def _domain_id() -> int:
+    """One DDS domain per pytest process (valid ids 1..101 on default ports).
+
+    The pytest-xdist workers of one run (``PYTEST_XDIST_WORKER`` gw0, gw1, ...) share a
+    parent and take consecutive ids, so they never collide with each other.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker.startswith("gw") and worker[2:].isdigit():
+        return 1 + (os.getppid() * 8 + int(worker[2:])) % 101
+    return 1 + os.getpid() % 101
+
+
+DOMAIN_ID = _domain_id()
 # How long an installed executable gets to exit after SIGINT before it is killed, s.
 # Default wait for messages, discovery and predicates, s (the CI machine is slow and shared).
 DEFAULT_TIMEOUT_S = 20.0

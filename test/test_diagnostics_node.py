@@ -26,7 +26,9 @@ TRACKS = f"/{NAME}/tracks"
 STATUS_NAME = f"{NAME}: tracking"
 BOXES = [(30, 60, 70, 160), (190, 70, 230, 170)]
 REPLY_TIMEOUT_S = 10.0
-CAMERA_PERIOD_NS = 100_000_000  # stamps of a 10 Hz camera
+# stamps of a 2 Hz camera: a frame due while the node is idle stays due while it is idle
+# even when a busy CI machine makes tracking one frame take 0.2 s (FrameLoss's busy rule)
+CAMERA_PERIOD_NS = 500_000_000
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +43,7 @@ def node(ros_install):  # noqa: F811
 
 
 class Camera:
-    """Publishes frames of a 10 Hz camera (frame k, stamp base + k periods) in lock-step."""
+    """Publishes frames of a 2 Hz camera (frame k, stamp base + k periods) in lock-step."""
 
     def __init__(self, test_node, proc) -> None:
         from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -116,7 +118,7 @@ def test_ok_with_fps_and_values_while_tracking(camera):
     assert status.message.startswith("tracking at")
     got = values(status)
     assert got["device"] == got["device expected"] == "cpu"
-    assert float(got["camera period ms"]) == pytest.approx(100.0, abs=1.0)
+    assert float(got["camera period ms"]) == pytest.approx(CAMERA_PERIOD_NS / 1e6, abs=1.0)
     assert got["lost in transport"] == "0" and got["boxes cut"] == "0"
     assert float(got["fps"]) > 0 and float(got["latency ms"]) > 0
 

@@ -1,10 +1,11 @@
 """FineTrack beats IoU-only ByteTrack on a real street scene (the package's main claim).
 
 PETS09-S2L1-dev (2DMOT2015 ground truth, 7 fps, 397 frames): small Re-ID networks are
-trained here, from scratch, on the ground truth of frames 1-200 (``finetrack train-reid``,
-three training seeds, in parallel); frames 201-397 are then tracked from the public
-detections IoU only and with each network (``--reid``), with the same tracker settings, and
-scored with TrackEval.
+trained in this test session, from scratch, on the ground truth of frames 1-200
+(``finetrack train-reid --config config/reid_tiny_cpu.yaml``, three training seeds; the
+session fixture ``pets09_networks`` shares them with test_defaults_pets09); frames 201-397
+are then tracked from the public detections IoU only and with each network (``--reid``),
+with the same tracker settings, and scored with TrackEval.
 
 The tracker settings are the demo's (``DEMO_TRACKER`` in ``finetrack_ros/demo.py``:
 ``track_buffer`` 60, relink on), chosen on synthetic scenes before PETS09 was used here.
@@ -29,7 +30,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from pets09_split import cut_sequence, gt_identities
+from pets09_split import PETS09_SEEDS, PETS09_SPLITS, cut_sequence, gt_identities
 
 from finetrack_ros.eval.metrics import SequencePair, evaluate_sequences
 
@@ -38,14 +39,12 @@ pytestmark = pytest.mark.slow
 SEQUENCE = "PETS09-S2L1-dev"
 TRAIN_LAST_FRAME = 200  # frames 1..200 train the networks; 201..397 are tracked and scored
 SEEDS = (0, 1, 2)  # training seeds, fixed
-TRAIN_SETTINGS = ["model.preset=tiny", "data.split=none", "epochs=1000", "max_iters=200",
-                  "device=cpu"]
 # the demo's tracker settings (finetrack_ros/demo.py DEMO_TRACKER), for every run
 TRACKER_SETTINGS = ["track_buffer=60", "relink_thresh=0.5", "relink_max_dist=3.0"]
 # Bounds below the measured spread (module docstring), leaving room for other CPUs / BLAS.
 MIN_IDF1_GAIN = 15.0  # IDF1 points, every network (measured +20.3 at least)
 MIN_TOTAL_IDSW_DROP = 3  # switches over the three networks vs 3 x IoU only (measured 20)
-ONE_THREAD = {"OMP_NUM_THREADS": "1"}  # same numbers on a busy CPU, ~25 s per training
+ONE_THREAD = {"OMP_NUM_THREADS": "1"}  # same numbers on a busy CPU
 
 
 def _sets(items: list[str]) -> list[str]:
@@ -58,23 +57,6 @@ def finetrack_cmd(*args: str) -> list[str]:
 
 def check(proc: subprocess.CompletedProcess | subprocess.Popen, stderr: str, what: str) -> None:
     assert proc.returncode == 0, f"finetrack {what} failed:\n{stderr[-3000:]}"
-
-
-def train_networks(train: Path, tmp: Path, cwd: Path) -> dict[int, Path]:
-    """One network per seed in ``SEEDS``, trained in parallel (one thread each)."""
-    env = dict(os.environ, **ONE_THREAD)
-    procs = {}
-    for seed in SEEDS:
-        out = tmp / f"reid-{seed}"
-        sets = _sets(TRAIN_SETTINGS + [f"seed={seed}", f"data.cache_dir={tmp / f'cache-{seed}'}"])
-        cmd = finetrack_cmd("train-reid", "--data", str(train), "--out", str(out), "--config",
-                            "config/reid_small.yaml", *sets)
-        procs[seed] = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                                       stderr=subprocess.PIPE, text=True)
-    for seed, proc in procs.items():
-        _, stderr = proc.communicate(timeout=900)
-        check(proc, stderr, f"train-reid seed {seed}")
-    return {seed: tmp / f"reid-{seed}" / "reid.pt" for seed in SEEDS}
 
 
 def track(test: Path, out: Path, cwd: Path, *extra: str) -> Path:
@@ -91,17 +73,21 @@ def score(seq: Path, results: Path) -> dict[str, float]:
 
 
 @pytest.fixture(scope="module")
-def pets09_scores(shared_data, repo_root, tmp_path_factory):
+def pets09_scores(shared_data, repo_root, pets09_networks, tmp_path_factory):
     """{"iou": metrics, seed: metrics} on frames 201..397, networks trained on 1..200."""
+    from finetrack_ros.bench.defaults import Split, network_path
+
     tmp = tmp_path_factory.mktemp("pets09")
     src = shared_data / SEQUENCE
     train = cut_sequence(src, tmp / "PETS09-train", 1, TRAIN_LAST_FRAME)
     test = cut_sequence(src, tmp / "PETS09-test", TRAIN_LAST_FRAME + 1, 397)
     assert gt_identities(test) & gt_identities(train)  # people seen in training come back
-    networks = train_networks(train, tmp, repo_root)
+    split = Split(*PETS09_SPLITS["first"])
+    assert split.train == (1, TRAIN_LAST_FRAME) and PETS09_SEEDS["first"] == SEEDS
     scores = {"iou": score(test, track(test, tmp / "iou.txt", repo_root))}
-    for seed, network in networks.items():
-        out = track(test, tmp / f"finetrack-{seed}.txt", repo_root, "--reid", str(network))
+    for seed in SEEDS:
+        out = track(test, tmp / f"finetrack-{seed}.txt", repo_root,
+                    "--reid", str(network_path(pets09_networks, split, seed)))
         scores[seed] = score(test, out)
     return scores
 

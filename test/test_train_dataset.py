@@ -99,3 +99,33 @@ def test_real_mot17_mini_crops(shared_data, tmp_path):
     # identities are per sequence: MOT17-02:1 and MOT17-04:1 are different people
     assert len({k.split(":")[0] for k in train.identity_keys}) == 7
     assert train.crops.mean() > 20  # real pixels, not empty crops
+
+
+def test_trainings_started_together_share_one_crop_cache(tmp_path, monkeypatch):
+    """Two processes cutting the same crops at once (bench defaults --jobs 2, two seeds).
+
+    The second process writes and renames its cache file while the first is between its
+    write and its rename; both must load, and one cache file remains.
+    """
+    import os
+
+    from finetrack_ros.train import reid_dataset
+
+    (seq,) = make_synthetic_mot(tmp_path / "data", num_sequences=1, num_frames=2, num_people=2)
+    cfg = ReIDDataConfig(crop_height=16, crop_width=8, split="none",
+                         cache_dir=str(tmp_path / "cache"))
+    real_savez, real_getpid = np.savez, os.getpid
+    other_done = []
+
+    def savez_then_the_other_process(path, **arrays):
+        real_savez(path, **arrays)
+        if not other_done:  # the other training, from its own pid, finishes in between
+            other_done.append(True)
+            monkeypatch.setattr(os, "getpid", lambda: real_getpid() + 1)
+            other_done.append(reid_dataset.load_sequence_crops(seq, cfg))
+            monkeypatch.setattr(os, "getpid", real_getpid)
+
+    monkeypatch.setattr(reid_dataset.np, "savez", savez_then_the_other_process)
+    first = reid_dataset.load_sequence_crops(seq, cfg)
+    np.testing.assert_array_equal(first.crops, other_done[1].crops)
+    assert [f.suffixes for f in cache_dir_of(cfg).iterdir()] == [[".npz"]]  # no tmp left

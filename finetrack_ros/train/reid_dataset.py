@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import configparser
 import hashlib
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -218,10 +219,15 @@ def load_sequence_crops(seq_dir: Path, cfg: ReIDDataConfig) -> SequenceCrops:
     result = SequenceCrops(seq_dir.name, crops, rows[:, GT_FRAME].astype(np.int64),
                            rows[:, GT_ID].astype(np.int64), seq_length, report)
     cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(".tmp.npz")
-    np.savez(tmp, crops=result.crops, frames=result.frames, track_ids=result.track_ids,
-             seq_length=seq_length, gt_report=np.array(report.to_json()))
-    tmp.replace(cache)  # atomic: a concurrent reader never sees half a file
+    # a temporary name of this process's own: trainings started together (bench defaults
+    # --jobs 2, two seeds of one split) each write the same crops, and the last rename wins
+    tmp = cache.with_name(f"{cache.stem}.{os.getpid()}.tmp.npz")
+    try:
+        np.savez(tmp, crops=result.crops, frames=result.frames, track_ids=result.track_ids,
+                 seq_length=seq_length, gt_report=np.array(report.to_json()))
+        tmp.replace(cache)  # atomic: a concurrent reader never sees half a file
+    finally:
+        tmp.unlink(missing_ok=True)
     return result
 
 
