@@ -23,6 +23,7 @@ def _table_rows(out: str, title: str) -> tuple[list[str], list[list[str]]]:
     return table[0], [row for row in table[2:]]
 
 
+@pytest.mark.slow
 def test_quick_bench_prints_every_stage_and_writes_json(capsys, tmp_path):
     out_json, out_png = tmp_path / "realtime.json", tmp_path / "stages.png"
     code = main(["bench", "realtime", "--quick", "--sets", "demo", "--configs",

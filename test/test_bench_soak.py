@@ -15,6 +15,7 @@ pytestmark = pytest.mark.ros
 SAMPLE = re.compile(r"^\s*(\d+)\s+(\d+\.\d)$")
 
 
+@pytest.mark.slow
 def test_soak_prints_the_rss_series_and_the_growth(ros_install):  # noqa: F811
     done = subprocess.run(
         [sys.executable, "-m", "finetrack_ros.cli", "bench", "soak", "--frames", "30",
@@ -37,6 +38,7 @@ def test_growth_is_measured_from_the_first_sample_after_warmup():
     assert result.growth_after(5000) == (0.0, 361.0, 361.0)  # warm-up past the end: last only
 
 
+@pytest.mark.slow
 def test_soak_times_the_node_with_given_parameters(ros_install):  # noqa: F811
     """``--set`` reaches the real node (its configure log names the backend); bad ones fail."""
     done = subprocess.run(

@@ -89,6 +89,7 @@ def _track_frames(node, run, frames, image_topic, tracks_topic) -> list:
     return [received.get(100 + i) for i in range(len(frames))]
 
 
+@pytest.mark.slow
 def test_default_launch_runs_the_demo_weights_and_tracks(launch, rclpy_node, frames):  # noqa: F811
     run = launch(DEFAULT_LAUNCH)
     tracks = _track_frames(rclpy_node, run, frames, "/camera/image_raw",
@@ -103,6 +104,7 @@ def test_default_launch_runs_the_demo_weights_and_tracks(launch, rclpy_node, fra
     assert run.leftovers() == []
 
 
+@pytest.mark.slow
 def test_namespace_and_relative_image_topic(launch, rclpy_node, frames):  # noqa: F811
     run = launch(NAMESPACED_LAUNCH)
     tracks = _track_frames(rclpy_node, run, frames[:1], "/robot1/front/image_raw",
@@ -112,6 +114,7 @@ def test_namespace_and_relative_image_topic(launch, rclpy_node, frames):  # noqa
     assert run.leftovers() == []
 
 
+@pytest.mark.slow
 def test_bag_eval_ends_by_itself_with_the_namespaced_tracks(launch, tmp_path):
     from finetrack_ros.bag.reader import BagReader
     from finetrack_ros.bag.writer import write_mot_bag

@@ -47,6 +47,7 @@ def test_same_frame_crops_are_not_in_the_gallery():
     assert result["num_queries"] == 0
 
 
+@pytest.mark.slow
 def test_train_and_eval_on_real_mot17_mini(repo_root, shared_data, tmp_path):
     cfg = load_train_config(repo_root / "config" / "reid_small.yaml",
                             TINY + ["epochs=8", f"data.cache_dir={tmp_path / 'cache'}"])
@@ -60,6 +61,7 @@ def test_train_and_eval_on_real_mot17_mini(repo_root, shared_data, tmp_path):
     assert held_out["num_queries"] > 0 and 0.0 < held_out["mAP"] <= 1.0
 
 
+@pytest.mark.slow
 def test_diversity_loss_alone_decorrelates_the_real_parts(repo_root, tmp_path):
     make_synthetic_mot(tmp_path / "data", num_sequences=2, num_frames=6, num_people=4)
     cfg = load_train_config(repo_root / "config" / "reid_small.yaml",

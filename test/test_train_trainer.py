@@ -30,6 +30,7 @@ def _config(repo_root, cache, *extra):
                              TINY + [f"data.cache_dir={cache}", *extra])
 
 
+@pytest.mark.slow
 def test_loss_falls_on_self_made_crops(repo_root, synthetic, tmp_path):
     cfg = _config(repo_root, synthetic / "cache", "epochs=10", "augment.erase_prob=0.0")
     trainer = ReIDTrainer(cfg, [synthetic / "data"], tmp_path / "run")
@@ -51,6 +52,7 @@ def test_loss_falls_on_self_made_crops(repo_root, synthetic, tmp_path):
     assert 0.0 < stored["distance"] < 2.0 and stored["same_pairs"] > 0
 
 
+@pytest.mark.slow
 def test_resume_continues_with_the_same_next_batch_loss(repo_root, synthetic, tmp_path):
     cfg_args = (repo_root, synthetic / "cache", "epochs=2")
     full = ReIDTrainer(_config(*cfg_args), [synthetic / "data"], tmp_path / "full")
