@@ -103,7 +103,15 @@ class PlainProgress:
         done = f"{self.n}/{self.total}" if self.total else f"{self.n}"
         share = f" ({100 * self.n / self.total:.0f} %)" if self.total else ""
         elapsed = now - self._start
-        rate = f", {(self.n - self._start_n) / elapsed:.1f} {self.unit}/s" if elapsed > 0 else ""
+        rate = f", {_rate(self.n - self._start_n, elapsed, self.unit)}" if elapsed > 0 else ""
         extra = f", {self.postfix}" if self.postfix else ""
         print(f"{self.desc}: {done} {self.unit}{share}{rate}{extra}", file=self.stream,
               flush=True)
+
+
+def _rate(count: int, elapsed_s: float, unit: str) -> str:
+    """``12.5 frame/s``, or ``40.2 s/net`` below one per second (as tqdm)."""
+    per_s = count / elapsed_s
+    if per_s >= 1.0 or per_s <= 0.0:
+        return f"{per_s:.1f} {unit}/s"
+    return f"{1.0 / per_s:.1f} s/{unit}"

@@ -50,7 +50,7 @@ def test_plain_lines_also_come_every_period_and_at_the_end() -> None:
     bar.set_postfix(loss="0.500")
     bar.update(1)
     assert stream.getvalue().splitlines() == [
-        "train: 2/1000000 it (0 %), 0.1 it/s, loss=0.500"]
+        f"train: 2/1000000 it (0 %), {progress.LINE_PERIOD_S / 2:.1f} s/it, loss=0.500"]
     bar.update(3)
     bar.close()
     bar.close()  # once
