@@ -209,8 +209,12 @@ class WorldOutputs:
 
     def publish(self, tracks_3d: Detection3DArray, world: FrameWorld) -> None:
         """Publish ``~/tracks_3d`` (built by the output seam) and its rviz ``~/markers``."""
-        self.pubs["tracks_3d"].publish(tracks_3d)
-        self.pubs["markers"].publish(self._markers(tracks_3d.header, list(world.people)))
+        try:
+            self.pubs["tracks_3d"].publish(tracks_3d)
+            self.pubs["markers"].publish(self._markers(tracks_3d.header, list(world.people)))
+        except Exception as err:  # noqa: BLE001 - the 2D outputs of this frame are out
+            self.warnings.warn(type(err), f"3D skipped for a frame: {type(err).__name__}: "
+                               f"{err}")
 
     def _pose(self, parent: str, child: str, stamp: Time) -> Optional[Pose]:
         """``parent_from_child`` at ``stamp`` from tf2, or None (warned) when there is none."""
