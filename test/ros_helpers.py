@@ -209,6 +209,11 @@ class MessageCollector:
         self.subscription = test_node.node.create_subscription(
             msg_type, topic, self.messages.append, qos)
 
+    def wait_matched(self, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+        """Spin until a publisher of ``topic`` is matched (its first message will not be lost)."""
+        self.test_node.spin_until(lambda: self.subscription.get_publisher_count() >= 1,
+                                  timeout, f"a publisher matched on {self.topic}")
+
     def wait_for(self, predicate: Callable[[list[Any]], bool],
                  timeout: float = DEFAULT_TIMEOUT_S, what: str = "messages") -> list[Any]:
         """Spin until ``predicate(messages)``; fail naming ``what`` and the topic."""
