@@ -62,7 +62,7 @@ def train_pets09_networks(shared_data: Path, repo_root: Path, work: Path) -> Pat
 
 # the background trainer's files in WORK: started (created once per run), then done or failed
 STARTED, DONE, FAILED, LOG = "started", "done", "failed", "training.log"
-WAIT_TIMEOUT_S = 1500.0  # four trainings, two at a time, on a busy 2-core machine: ~4 min
+WAIT_TIMEOUT_S = 1500.0  # four trainings, two at a time, beside the tests on 2 cores: ~5 min
 
 
 def start_training(shared_data: Path, repo_root: Path, work: Path, owner_pid: int) -> bool:
