@@ -209,27 +209,24 @@ def test_expiry():
     assert kept[-1] == [(1, 0)]
 
 
-def test_a_live_id_is_never_reused_and_one_entry_serves_one_track():
-    tracker = ByteTracker(config(gallery_ratio=1.0))  # twins: no clear winner otherwise
+def twins_return(tracker: ByteTracker) -> list:
+    """Track 1 is seen, leaves for 10 frames, then two look-alikes come back; last ids."""
     for _ in range(SEEN_FRAMES):
         step(tracker, [(BOX, unit(1), 0)])
     for _ in range(10):
         step(tracker, [])
     twin = NEAR + [0, 120, 0, 120]
     outputs = [step(tracker, [(NEAR, unit(1), 0), (twin, unit(1), 0)]) for _ in range(3)]
-    ids = ids_of(outputs[-1])
+    return ids_of(outputs[-1])
+
+
+def test_a_live_id_is_never_reused_and_one_entry_serves_one_track():
+    ids = twins_return(ByteTracker(config(gallery_ratio=1.0)))  # else no clear winner
     assert len(ids) == 2 and len(set(ids)) == 2 and ids.count(1) == 1
 
 
 def test_twins_returning_together_are_no_clear_winner():
-    tracker = ByteTracker(config())
-    for _ in range(SEEN_FRAMES):
-        step(tracker, [(BOX, unit(1), 0)])
-    for _ in range(10):
-        step(tracker, [])
-    twin = NEAR + [0, 120, 0, 120]
-    outputs = [step(tracker, [(NEAR, unit(1), 0), (twin, unit(1), 0)]) for _ in range(3)]
-    assert 1 not in ids_of(outputs[-1])
+    assert 1 not in twins_return(ByteTracker(config()))
 
 
 def test_never_in_two_places_at_once():

@@ -210,31 +210,6 @@ def _overlap_fused(iou_cost, rows, cols, track_features, det_features, track_vis
     return out
 
 
-def _fuse_pairs(iou_cost, rows, cols, track_features, det_features, track_has, det_has,
-                track_vis, det_vis) -> np.ndarray:
-    """(E,) fused distance of the pairs (rows[k], cols[k]) whose IoU distance is iou_cost[k]."""
-    fused = np.sqrt(np.maximum(iou_cost, 0.0))
-    near = np.flatnonzero(iou_cost < 1.0)
-    use_vis = track_vis is not None and det_vis is not None
-    for lo in range(0, len(near), FEATURE_CHUNK):
-        k = near[lo:lo + FEATURE_CHUNK]
-        r, c = rows[k], cols[k]
-        if use_vis:
-            feat_dist = part_weighted_distance(track_features[r], det_features[c],
-                                               track_vis[r], det_vis[c])
-        else:
-            cos = (np.asarray(track_features[r], np.float64)
-                   * np.asarray(det_features[c], np.float64)).sum(axis=1)
-            feat_dist = 1.0 - np.clip(cos, -1.0, 1.0)
-        fused[k] = np.sqrt(feat_dist * iou_cost[k])
-    has = np.ones(len(iou_cost), bool)
-    if track_has is not None:
-        has &= np.asarray(track_has, bool)[rows]
-    if det_has is not None:
-        has &= np.asarray(det_has, bool)[cols]
-    return np.where(has, fused, iou_cost)
-
-
 # Cost of a pair a gate forbids: finite (lap.lapjv needs finite costs), above any threshold.
 GATED_COST = 1e5
 
